@@ -1,0 +1,307 @@
+"""The detector contract every genad model follows (PyOD conventions, scikit-learn compatible).
+
+``BaseDetector`` owns everything models share: input validation, thresholds, ``predict``,
+``predict_proba``, calibration, capabilities (explain / restore / sample) and persistence.
+``TorchDetector`` adds the shared training loop; ``ReconstructionDetector`` the scoring,
+restoration and explanation of reconstruction-driven models. A model file then holds only its
+network, its loss and its score.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from genad.thresholds import FPRThreshold, Threshold, make_threshold
+from genad.training import batched_apply, resolve_device, seeded, train_module
+from genad.validation import as_2d_float, as_labels, check_choice, check_float, check_int
+
+FILE_FORMAT = "genad-model"
+FILE_FORMAT_VERSION = 1
+
+
+def hyperparameters(cls: type) -> type:
+    """Declare a detector's constructor parameters as annotated class attributes.
+
+    The generated ``__init__`` only stores them (keyword-only), as scikit-learn requires, so
+    ``get_params``, ``set_params`` and ``clone`` work and no model repeats the base parameters.
+    """
+    return dataclasses.dataclass(repr=False, eq=False, kw_only=True)(cls)
+
+
+@hyperparameters
+class BaseDetector(BaseEstimator):
+    """Base of all detectors.
+
+    Parameters
+    ----------
+    contamination : float in (0, 0.5] or "auto"
+        Expected share of anomalies, used to set ``threshold_`` from the training scores;
+        ``"auto"`` uses Peaks-Over-Threshold (extreme value theory) instead.
+    random_state : int or None
+        One seed for everything random (weights, batches, sampling): the same seed gives
+        identical scores.
+
+    Attributes
+    ----------
+    decision_scores_ : scores of the training data (higher = more anomalous).
+    threshold_ : score above which a point is labelled an anomaly.
+    labels_ : 0/1 labels of the training data.
+    threshold_rule_ : the :class:`genad.thresholds.Threshold` that set ``threshold_``.
+    n_features_in_ : number of features seen in ``fit``.
+    """
+
+    contamination: float | str = 0.1
+    random_state: int | None = None
+
+    registry_name = "detector"  # set by @register
+    min_fit_rows = 2
+
+    # --- what a model implements -------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        raise NotImplementedError
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _explain(self, X: np.ndarray) -> np.ndarray:
+        raise self._missing("explain")
+
+    def _restore(self, X: np.ndarray) -> np.ndarray:
+        raise self._missing("restore")
+
+    def _sample(self, n: int) -> np.ndarray:
+        raise self._missing("sample")
+
+    def _check_params(self) -> None:
+        """Validate constructor parameters; subclasses extend and call ``super()``."""
+        make_threshold(self.contamination)
+        if self.random_state is not None:
+            check_int("random_state", self.random_state, low=0)
+
+    # --- the public API ------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> "BaseDetector":
+        """Learn normal behaviour from ``X`` (labels ``y`` are used only by models that can)."""
+        self._check_params()
+        X = as_2d_float(X, min_rows=self.min_fit_rows)
+        y = None if y is None else as_labels(y, X.shape[0])
+        self.n_features_in_ = X.shape[1]
+        self._fit(X, y)
+        self.decision_scores_ = self._finite_scores(X)
+        self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly score of each row; higher means more anomalous."""
+        return self._finite_scores(self._validate(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0 for normal, 1 for anomaly, by ``threshold_``."""
+        return self.threshold_rule_.predict(self.decision_function(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """``(n, 2)`` probabilities of [normal, anomaly]: the rank of each score among the training scores."""
+        scores = self.decision_function(X)
+        reference = np.sort(self.decision_scores_)
+        p_anomaly = np.searchsorted(reference, scores, side="right") / reference.size
+        return np.column_stack([1.0 - p_anomaly, p_anomaly])
+
+    def calibrate(self, X_normal: Any, fpr: float = 0.05) -> "BaseDetector":
+        """Set the threshold for a target false-positive rate on held-out normal data."""
+        self._set_threshold(FPRThreshold(fpr), self.decision_function(X_normal))
+        return self
+
+    def p_values(self, X: Any) -> np.ndarray:
+        """Conformal p-values against the calibration scores (call :meth:`calibrate` first)."""
+        if not isinstance(getattr(self, "threshold_rule_", None), FPRThreshold):
+            raise ValueError(f"{self.registry_name}: call calibrate(X_normal) before p_values()")
+        return self.threshold_rule_.p_values(self.decision_function(X))
+
+    def explain(self, X: Any) -> np.ndarray:
+        """Per-feature contribution to each row's score, shape ``(n, n_features)``."""
+        return self._explain(self._validate(X))
+
+    def restore(self, X: Any) -> np.ndarray:
+        """The plausible normal counterpart of each row, shape ``(n, n_features)``."""
+        return self._restore(self._validate(X))
+
+    def sample(self, n: int) -> np.ndarray:
+        """Draw ``n`` rows from the learned distribution of normal data."""
+        check_is_fitted(self, "n_features_in_")
+        check_int("n", n, low=1)
+        return self._sample(n)
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted detector to ``path`` (read back with :func:`genad.load`)."""
+        check_is_fitted(self, "n_features_in_")
+        from genad import __version__
+
+        payload = {"format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
+                   "genad_version": __version__, "model": self}
+        torch.save(payload, str(path))
+
+    # --- shared machinery ----------------------------------------------------------------------
+    def _validate(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        return as_2d_float(X, n_features=self.n_features_in_)
+
+    def _finite_scores(self, X: np.ndarray) -> np.ndarray:
+        scores = np.asarray(self._score(X), dtype=np.float64).reshape(-1)
+        if not np.isfinite(scores).all():
+            raise FloatingPointError(
+                f"{self.registry_name} produced non-finite scores; the model is numerically unstable on "
+                "this data (scale the features or lower lr)"
+            )
+        return scores
+
+    def _set_threshold(self, rule: Threshold, scores: np.ndarray) -> None:
+        self.threshold_rule_ = rule.fit(scores)
+        self.threshold_ = float(rule.threshold_)
+        self.labels_ = rule.predict(self.decision_scores_)
+
+    def _missing(self, capability: str) -> NotImplementedError:
+        return NotImplementedError(f"model {self.registry_name!r} cannot {capability}")
+
+    def _moved_to_cpu(self) -> None:
+        """Hook called after loading: move any device state to the CPU."""
+
+
+def load(path: str | Path) -> BaseDetector:
+    """Read a detector written by :meth:`BaseDetector.save`; its tensors land on the CPU."""
+    try:
+        payload = torch.load(str(path), map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises many types for a foreign or truncated file
+        raise ValueError(f"{path} is not a readable genad model file ({type(err).__name__}: {err})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+        raise ValueError(f"{path} is not a genad model file")
+    if payload.get("format_version") != FILE_FORMAT_VERSION:
+        raise ValueError(f"{path} has model-file format {payload.get('format_version')}, "
+                         f"this genad reads format {FILE_FORMAT_VERSION}")
+    model = payload["model"]
+    if not isinstance(model, BaseDetector):
+        raise ValueError(f"{path} does not hold a genad detector")
+    model._moved_to_cpu()
+    return model
+
+
+@hyperparameters
+class TorchDetector(BaseDetector):
+    """A detector trained by the shared loop (:func:`genad.training.train_module`).
+
+    Subclasses implement ``_build_module(n_features)``, ``_loss(batch)`` and
+    ``_score_batch(batch)``; optional ``_after_training(data)`` runs once on the training tensor.
+
+    Parameters
+    ----------
+    epochs, batch_size, lr, weight_decay : optimisation settings (Adam).
+    validation_fraction : share of training rows held out for a validation loss.
+    patience : stop after this many epochs without validation improvement (needs a validation split).
+    clip_grad_norm : clip the global gradient norm when set.
+    device : "auto", "cpu" or "cuda".
+    verbose : show a progress bar while training.
+    """
+
+    epochs: int = 50
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    validation_fraction: float = 0.0
+    patience: int | None = None
+    clip_grad_norm: float | None = None
+    device: str = "auto"
+    verbose: bool = False
+
+    # --- what a torch model implements ---------------------------------------------------------
+    def _build_module(self, n_features: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _loss(self, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _after_training(self, data: torch.Tensor) -> None:
+        """Optional: fit anything that needs the trained network (e.g. a mixture or an SVM)."""
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_int("epochs", self.epochs, low=1)
+        check_int("batch_size", self.batch_size, low=1)
+        check_float("lr", self.lr, 0.0, low_closed=False)
+        check_float("weight_decay", self.weight_decay, 0.0)
+        check_float("validation_fraction", self.validation_fraction, 0.0, 0.5)
+        if self.patience is not None:
+            check_int("patience", self.patience, low=1)
+        if self.clip_grad_norm is not None:
+            check_float("clip_grad_norm", self.clip_grad_norm, 0.0, low_closed=False)
+        if not isinstance(self.device, (str, torch.device)):
+            raise TypeError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        check_choice("verbose", bool(self.verbose), (True, False))
+
+    # --- shared machinery ----------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        self.device_ = resolve_device(self.device)
+        data = self._tensor(X)
+        with seeded(self.random_state) as generator:
+            self.module_ = self._build_module(X.shape[1]).to(self.device_)
+            self.history_ = self._train(data, generator)
+            self._after_training(data)
+
+    def _train(self, data, generator: torch.Generator, **overrides: Any) -> dict[str, list[float]]:
+        """Run the shared loop with this detector's settings (``overrides`` replace any of them)."""
+        settings = dict(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+            validation_fraction=self.validation_fraction, patience=self.patience,
+            clip_grad_norm=self.clip_grad_norm, generator=generator, verbose=self.verbose,
+            desc=self.registry_name,
+        )
+        settings.update(overrides)
+        return train_module(self.module_, self._loss, data, **settings)
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        return self._apply(self._score_batch, X)
+
+    def _apply(self, fn, X: np.ndarray) -> np.ndarray:
+        """Run ``fn`` over ``X`` in eval mode, seeded, in large batches; return numpy float64."""
+        self.module_.eval()
+        with seeded(self.random_state):
+            out = batched_apply(fn, self._tensor(X))
+        return out.double().cpu().numpy()
+
+    def _tensor(self, X: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(X, dtype=torch.float32, device=self.device_)
+
+    def _moved_to_cpu(self) -> None:
+        self.device_ = torch.device("cpu")
+        for value in vars(self).values():
+            if isinstance(value, torch.nn.Module):
+                value.to(self.device_)
+
+
+@hyperparameters
+class ReconstructionDetector(TorchDetector):
+    """A model that reconstructs its input: the score is the squared reconstruction error.
+
+    Subclasses implement ``_reconstruct(batch)``; ``restore`` returns the reconstruction and
+    ``explain`` the per-feature squared error.
+    """
+
+    def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        return (batch - self._reconstruct(batch)).pow(2).sum(dim=1)
+
+    def _restore(self, X: np.ndarray) -> np.ndarray:
+        return self._apply(self._reconstruct, X)
+
+    def _explain(self, X: np.ndarray) -> np.ndarray:
+        return self._apply(lambda batch: (batch - self._reconstruct(batch)).pow(2), X)

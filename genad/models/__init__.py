@@ -1,0 +1,2 @@
+"""All registered models; importing this package registers every one of them."""
+from genad.models import reconstruction  # noqa: F401

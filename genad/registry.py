@@ -1,0 +1,109 @@
+"""The model registry: every detector is reachable by name from code, the CLI and configs.
+
+A model registers itself with :func:`register`; :func:`create` builds one by name and
+:func:`list_models` returns the catalogue, which reads like the field's taxonomy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+#: The survey's taxonomy of generative anomaly detection, used as the ``family`` of each model.
+FAMILIES = (
+    "reconstruction",
+    "representation",
+    "density-explicit",
+    "density-implicit",
+    "adversarial",
+    "diffusion",
+    "streaming",
+)
+MODALITIES = ("tabular", "time-series", "stream", "image", "video", "hyperspectral", "graph", "log")
+CAPABILITIES = ("explain", "restore", "sample")
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The publication a model implements."""
+
+    title: str
+    authors: str
+    venue: str
+    year: int
+
+    def __str__(self) -> str:
+        return f"{self.authors}, {self.title}, {self.venue} {self.year}"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Registry entry: the class and what it is."""
+
+    name: str
+    cls: type
+    family: str
+    modalities: tuple[str, ...]
+    paper: Paper
+    capabilities: tuple[str, ...] = field(default=())
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def _capabilities_of(cls: type) -> tuple[str, ...]:
+    """A capability exists when the class overrides the base hook ``_<capability>``."""
+    from genad.base import BaseDetector
+
+    return tuple(
+        cap for cap in CAPABILITIES
+        if getattr(cls, f"_{cap}", None) is not getattr(BaseDetector, f"_{cap}", None)
+    )
+
+
+def register(name: str, *, family: str, modalities: tuple[str, ...], paper: Paper) -> Callable[[type], type]:
+    """Class decorator that adds a detector to the registry under ``name``."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    unknown = set(modalities) - set(MODALITIES)
+    if unknown:
+        raise ValueError(f"unknown modalities {sorted(unknown)}; expected some of {MODALITIES}")
+
+    def decorate(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name].cls is not cls:
+            raise ValueError(f"model name {name!r} is already registered by {_REGISTRY[name].cls.__name__}")
+        _REGISTRY[name] = ModelInfo(name, cls, family, tuple(modalities), paper, _capabilities_of(cls))
+        cls.registry_name = name
+        return cls
+
+    return decorate
+
+
+def _ensure_models_imported() -> None:
+    import genad.models  # noqa: F401  (importing registers every model)
+
+
+def get_info(name: str) -> ModelInfo:
+    """The registry entry of ``name``; a clear error lists the known names."""
+    _ensure_models_imported()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def create(name: str, **params: Any):
+    """Build the detector registered as ``name`` with the given constructor parameters."""
+    info = get_info(name)
+    try:
+        return info.cls(**params)
+    except TypeError as err:
+        raise TypeError(f"bad parameter for model {name!r}: {err}") from None
+
+
+def list_models(modality: str | None = None, family: str | None = None) -> list[ModelInfo]:
+    """Registered models, sorted by family then name, optionally filtered."""
+    _ensure_models_imported()
+    infos = [
+        info for info in _REGISTRY.values()
+        if (modality is None or modality in info.modalities) and (family is None or info.family == family)
+    ]
+    return sorted(infos, key=lambda i: (FAMILIES.index(i.family), i.name))

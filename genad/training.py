@@ -1,0 +1,171 @@
+"""THE optimisation loop, shared by every torch model in genad.
+
+A model says *what* to minimise (a function from a batch to a scalar loss); this module owns
+*how*: in-memory batching without per-row Python, devices, seeding, validation split with early
+stopping, gradient clipping, a guard against NaN/inf losses, and a progress bar.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+Batch = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` picks CUDA when available, else CPU; a CUDA request without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but no CUDA device is available; use 'auto' or 'cpu'")
+    return device
+
+
+@contextlib.contextmanager
+def seeded(random_state: int | None) -> Iterator[torch.Generator]:
+    """Seed torch inside the block without disturbing the caller's global RNG state.
+
+    Yields a ``torch.Generator`` (CPU) for explicit draws such as batch permutations. The
+    same ``random_state`` therefore gives identical weights, batches and scores.
+    """
+    seed = int(np.random.SeedSequence(random_state).generate_state(1)[0])
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield torch.Generator().manual_seed(seed)
+
+
+def _take(data: Batch, index: torch.Tensor) -> Batch:
+    if isinstance(data, tuple):
+        return tuple(t[index] for t in data)
+    return data[index]
+
+
+def _n_rows(data: Batch) -> int:
+    return (data[0] if isinstance(data, tuple) else data).shape[0]
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None, device) -> Iterator[torch.Tensor]:
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    order = order.to(device)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+def train_module(
+    module: nn.Module,
+    loss_fn: Callable[[Batch], torch.Tensor],
+    data: Batch,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    optimizer: torch.optim.Optimizer | None = None,
+    parameters: Sequence[torch.nn.Parameter] | None = None,
+    validation_fraction: float = 0.0,
+    patience: int | None = None,
+    clip_grad_norm: float | None = None,
+    generator: torch.Generator | None = None,
+    verbose: bool = False,
+    desc: str = "training",
+) -> dict[str, list[float]]:
+    """Minimise ``loss_fn`` over mini-batches of ``data`` (a tensor or a tuple of aligned tensors).
+
+    Parameters
+    ----------
+    module : the network; put in train mode during updates and eval mode for validation.
+    loss_fn : maps a batch (same structure as ``data``) to a scalar loss.
+    data : rows already on the training device; batches are index slices, no copies per row.
+    optimizer : reuse an optimizer across calls (alternating schemes); default Adam on ``parameters``.
+    validation_fraction : rows held out to measure a validation loss; with ``patience`` the loop
+        stops after that many epochs without improvement and restores the best weights.
+    clip_grad_norm : clip the global gradient norm to this value when set.
+
+    Returns
+    -------
+    history : ``{"loss": [...], "val_loss": [...]}``, mean loss per epoch.
+    """
+    n = _n_rows(data)
+    device = (data[0] if isinstance(data, tuple) else data).device
+    train_data, val_data = data, None
+    if validation_fraction > 0 and n >= 10:
+        perm = torch.randperm(n, generator=generator).to(device)
+        n_val = max(1, int(round(n * validation_fraction)))
+        val_data, train_data = _take(data, perm[:n_val]), _take(data, perm[n_val:])
+    params = list(parameters) if parameters is not None else list(module.parameters())
+    if optimizer is None:
+        optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+    history: dict[str, list[float]] = {"loss": [], "val_loss": []}
+    best_val, best_state, stale = float("inf"), None, 0
+    n_train = _n_rows(train_data)
+    bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
+    for epoch in bar:
+        module.train()
+        total, count = 0.0, 0
+        for index in _batches(n_train, batch_size, generator, device):
+            loss = loss_fn(_take(train_data, index))
+            _guard_finite(loss, epoch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+            optimizer.step()
+            total += float(loss.detach()) * index.numel()
+            count += index.numel()
+        history["loss"].append(total / count)
+        postfix = {"loss": f"{total / count:.4g}"}
+        if val_data is not None:
+            val_loss = evaluate_loss(module, loss_fn, val_data, batch_size)
+            _guard_finite(torch.tensor(val_loss), epoch)
+            history["val_loss"].append(val_loss)
+            postfix["val"] = f"{val_loss:.4g}"
+            if val_loss < best_val - 1e-7:
+                best_val, best_state, stale = val_loss, copy.deepcopy(module.state_dict()), 0
+            else:
+                stale += 1
+            if patience is not None and stale >= patience:
+                break
+        bar.set_postfix(postfix)
+    if best_state is not None and patience is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return history
+
+
+@torch.no_grad()
+def evaluate_loss(module: nn.Module, loss_fn: Callable[[Batch], torch.Tensor], data: Batch, batch_size: int) -> float:
+    """Mean loss over ``data`` in eval mode, without gradients."""
+    module.eval()
+    n = _n_rows(data)
+    device = (data[0] if isinstance(data, tuple) else data).device
+    total = 0.0
+    for index in _batches(n, batch_size, None, device):
+        total += float(loss_fn(_take(data, index))) * index.numel()
+    return total / n
+
+
+def _guard_finite(loss: torch.Tensor, epoch: int) -> None:
+    if not torch.isfinite(loss).all():
+        raise DivergenceError(
+            f"training diverged: the loss became {float(loss)} in epoch {epoch + 1}; "
+            "lower lr, scale the features, or set clip_grad_norm"
+        )
+
+
+@torch.inference_mode()
+def batched_apply(fn: Callable[[torch.Tensor], torch.Tensor], data: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    """Apply ``fn`` to ``data`` in large row chunks (bounded memory) and concatenate the results."""
+    return torch.cat([fn(data[start:start + batch_size]) for start in range(0, data.shape[0], batch_size)])

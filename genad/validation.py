@@ -1,0 +1,119 @@
+"""Checks at the API's door: every input is validated here, before any model sees it.
+
+Errors name the problem (``ValueError`` for bad values, ``TypeError`` for bad types), so nothing
+crashes deep inside torch and no NaN score ever comes out.
+"""
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def as_2d_float(X: Any, *, name: str = "X", min_rows: int = 1, n_features: int | None = None) -> np.ndarray:
+    """Return ``X`` as a finite float32 ``(n_rows, n_features)`` array or raise a clear error.
+
+    Accepts numpy arrays, pandas DataFrames, torch tensors, nested lists and paths to
+    ``.csv``/``.parquet``/``.npz`` files (read by :func:`genad.data.read_table`).
+    """
+    if isinstance(X, (str, Path)):
+        from genad.data import read_table
+
+        X, _ = read_table(X)
+    X = _to_numpy(X, name)
+    if X.ndim != 2:
+        hint = " (reshape a single feature with X.reshape(-1, 1))" if X.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of shape {X.shape}{hint}")
+    if X.shape[0] < min_rows:
+        raise ValueError(f"{name} has {X.shape[0]} row(s); at least {min_rows} are needed")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no features (shape {X.shape})")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the detector was fitted with {n_features}")
+    X = X.astype(np.float32, copy=False)
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); impute or drop them first")
+    return np.ascontiguousarray(X)
+
+
+def _to_numpy(X: Any, name: str) -> np.ndarray:
+    if type(X).__module__.startswith("pandas"):
+        X = _numeric_frame(X, name)
+    elif type(X).__module__.startswith("torch"):
+        X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"{name} could not be read as a numeric array: {err}") from None
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    if not (np.issubdtype(arr.dtype, np.number)):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}; encode text/categorical columns first")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}")
+    return arr
+
+
+def _numeric_frame(frame: Any, name: str) -> np.ndarray:
+    import pandas as pd
+
+    if isinstance(frame, pd.Series):
+        frame = frame.to_frame()
+    bad = [str(c) for c, dtype in frame.dtypes.items()
+           if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
+    if bad:
+        raise TypeError(f"{name} has non-numeric column(s) {bad}; encode them as numbers first")
+    return frame.to_numpy(dtype=np.float64)
+
+
+def as_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
+    """Binary 0/1 labels of length ``n_rows`` (1 = anomaly)."""
+    y = np.asarray(y).ravel()
+    if y.shape[0] != n_rows:
+        raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{name} must hold 0 (normal) and 1 (anomaly) only, got values {np.unique(y)[:10]}")
+    return y.astype(np.int64)
+
+
+# --- parameter checks: each returns None or raises naming the parameter -----------------------
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    _check_bounds(name, value, low, high, low_closed=True)
+
+
+def check_float(name: str, value: Any, low: float | None = None, high: float | None = None,
+                *, low_closed: bool = True, high_closed: bool = True) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    _check_bounds(name, value, low, high, low_closed=low_closed, high_closed=high_closed)
+
+
+def check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def check_dims(name: str, value: Any) -> None:
+    """A non-empty sequence of positive layer widths."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0:
+        raise TypeError(f"{name} must be a non-empty sequence of positive integers, got {value!r}")
+    for width in value:
+        check_int(f"{name} entries", width, low=1)
+
+
+def _check_bounds(name, value, low, high, *, low_closed=True, high_closed=True) -> None:
+    too_low = low is not None and (value < low if low_closed else value <= low)
+    too_high = high is not None and (value > high if high_closed else value >= high)
+    if too_low or too_high:
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        interval = f"{'[' if low_closed else '('}{lo}, {hi}{']' if high_closed else ')'}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")

@@ -1,0 +1,8 @@
+"""Per-model settings that keep the generic sweep fast: tiny epochs; add a line for a model that needs more."""
+DEFAULT = {"epochs": 2}
+FAST_PARAMS: dict[str, dict] = {
+}
+
+
+def fast_params(name: str) -> dict:
+    return {**DEFAULT, **FAST_PARAMS.get(name, {})}
