@@ -160,7 +160,7 @@ def evaluate_loss(module: nn.Module, loss_fn: Callable[[Batch], torch.Tensor], d
 def _guard_finite(loss: torch.Tensor, epoch: int) -> None:
     if not torch.isfinite(loss).all():
         raise DivergenceError(
-            f"training diverged: the loss became {float(loss)} in epoch {epoch + 1}; "
+            f"training diverged: the loss became {float(loss.detach())} in epoch {epoch + 1}; "
             "lower lr, scale the features, or set clip_grad_norm"
         )
 

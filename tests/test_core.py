@@ -1,0 +1,187 @@
+"""The shared core: thresholds, the training loop, persistence, data reading and the registry."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import stats
+
+import genad
+from genad.data import read_table
+from genad.thresholds import ContaminationThreshold, FPRThreshold, POTThreshold, make_threshold
+from genad.training import DivergenceError, resolve_device, seeded, train_module
+
+
+# --- thresholds -----------------------------------------------------------------------------------
+
+def test_contamination_threshold_flags_the_requested_share():
+    scores = np.arange(1000.0)
+    rule = ContaminationThreshold(0.05).fit(scores)
+    assert rule.predict(scores).sum() == 50
+
+
+def test_fpr_threshold_p_values_are_conformal():
+    rng = np.random.default_rng(0)
+    calibration = rng.normal(size=2000)
+    rule = FPRThreshold(0.1).fit(calibration)
+    fresh = rng.normal(size=20000)
+    assert abs(rule.predict(fresh).mean() - 0.1) < 0.02
+    p = rule.p_values(fresh)
+    assert abs((p <= 0.1).mean() - 0.1) < 0.02  # valid p-values are uniform under the null
+    assert rule.p_values(np.array([100.0]))[0] == pytest.approx(1 / 2001)
+
+
+def test_pot_recovers_an_exponential_tail_quantile():
+    # Exponential(1) scores: the exact quantile at risk q is -log(q).
+    scores = np.random.default_rng(0).exponential(size=200_000)
+    rule = POTThreshold(risk=1e-4, level=0.98).fit(scores)
+    assert rule.threshold_ == pytest.approx(-np.log(1e-4), rel=0.05)
+    assert abs(rule.gamma_) < 0.05
+
+
+def test_pot_on_a_heavy_tail_estimates_a_positive_shape():
+    scores = stats.pareto(b=3.0).rvs(size=100_000, random_state=1)
+    rule = POTThreshold(risk=1e-3).fit(scores)
+    assert rule.gamma_ == pytest.approx(1 / 3, abs=0.08)
+    assert rule.threshold_ == pytest.approx(stats.pareto(b=3.0).isf(1e-3), rel=0.15)
+
+
+def test_auto_contamination_means_pot():
+    assert isinstance(make_threshold("auto"), POTThreshold)
+    with pytest.raises(ValueError, match="contamination"):
+        make_threshold(0.6)
+
+
+def test_detector_calibrate_controls_false_positives(planted):
+    X_train, _, _ = planted
+    det = genad.create("ae", epochs=3, random_state=0).fit(X_train[:300])
+    det.calibrate(X_train[300:], fpr=0.1)
+    assert isinstance(det.threshold_rule_, FPRThreshold)
+    assert det.p_values(X_train[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="calibrate"):
+        genad.create("ae", epochs=1).fit(X_train).p_values(X_train)
+
+
+# --- training loop --------------------------------------------------------------------------------
+
+def _regression_problem():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 3, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    return torch.nn.Linear(3, 1), (x, y)
+
+
+def test_train_module_minimises_the_loss():
+    module, data = _regression_problem()
+    history = train_module(module, lambda b: (module(b[0]) - b[1]).pow(2).mean(), data,
+                           epochs=40, batch_size=64, lr=0.05)
+    assert history["loss"][-1] < 1e-3 < history["loss"][0]
+
+
+def test_early_stopping_restores_best_weights_and_stops():
+    module, data = _regression_problem()
+    history = train_module(module, lambda b: (module(b[0]) - b[1]).pow(2).mean(), data, epochs=500,
+                           batch_size=64, lr=0.05, validation_fraction=0.2, patience=3)
+    assert len(history["val_loss"]) < 500
+    assert min(history["val_loss"]) < 1e-3
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    module, data = _regression_problem()
+    with pytest.raises(DivergenceError, match="diverged"):
+        train_module(module, lambda b: module(b[0]).sum() * float("nan"), data, epochs=2, batch_size=64)
+
+
+def test_diverging_model_raises_at_fit(planted):
+    X_train, _, _ = planted
+    with pytest.raises(FloatingPointError):
+        genad.create("ae", lr=1e12, epochs=20, random_state=0).fit(X_train * 1e6)
+
+
+def test_seeded_does_not_touch_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    with seeded(5):
+        torch.rand(10)
+    assert torch.equal(torch.rand(1), expected)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            resolve_device("cuda")
+
+
+# --- persistence ----------------------------------------------------------------------------------
+
+def test_load_rejects_foreign_and_corrupt_files(tmp_path, planted):
+    X_train, _, _ = planted
+    foreign = tmp_path / "foreign.genad"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(ValueError, match="not a genad model"):
+        genad.load(foreign)
+    good = tmp_path / "good.genad"
+    genad.create("ae", epochs=1, random_state=0).fit(X_train).save(good)
+    corrupt = tmp_path / "corrupt.genad"
+    corrupt.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    with pytest.raises(ValueError, match="not a readable genad model"):
+        genad.load(corrupt)
+    text = tmp_path / "text.genad"
+    text.write_text("hello")
+    with pytest.raises(ValueError):
+        genad.load(text)
+
+
+def test_unfitted_detector_cannot_score_or_save(planted, tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    det = genad.create("ae")
+    with pytest.raises(NotFittedError):
+        det.decision_function(planted[1])
+    with pytest.raises(NotFittedError):
+        det.save(tmp_path / "x.genad")
+
+
+# --- data in --------------------------------------------------------------------------------------
+
+def test_read_table_formats(tmp_path):
+    X = np.arange(12.0).reshape(4, 3)
+    y = np.array([0, 1, 0, 0])
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet")
+    for name in ("d.npz", "d.csv", "d.parquet"):
+        X_read, y_read = read_table(tmp_path / name)
+        np.testing.assert_array_equal(np.asarray(X_read, dtype=float), X)
+        np.testing.assert_array_equal(y_read, y)
+    with pytest.raises(ValueError, match="label column"):
+        read_table(tmp_path / "d.csv", label_column="missing")
+    (tmp_path / "d.txt").write_text("1")
+    with pytest.raises(ValueError, match="unsupported"):
+        read_table(tmp_path / "d.txt")
+    with pytest.raises(FileNotFoundError):
+        read_table(tmp_path / "absent.csv")
+
+
+def test_detectors_accept_files(tmp_path, planted):
+    X_train, _, _ = planted
+    np.savez(tmp_path / "train.npz", X=X_train)
+    det = genad.create("ae", epochs=1, random_state=0).fit(tmp_path / "train.npz")
+    assert det.n_features_in_ == X_train.shape[1]
+
+
+# --- registry -------------------------------------------------------------------------------------
+
+def test_unknown_model_name_lists_known_names():
+    with pytest.raises(ValueError, match="known models: .*ae"):
+        genad.create("no_such_model")
+
+
+def test_unknown_parameter_is_a_type_error():
+    with pytest.raises(TypeError, match="ae"):
+        genad.create("ae", no_such_param=1)
