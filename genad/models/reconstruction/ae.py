@@ -7,7 +7,7 @@ from torch import nn
 from genad.base import ReconstructionDetector, hyperparameters
 from genad.nn import mlp
 from genad.registry import Paper, register
-from genad.validation import check_dims
+from genad.validation import check_dims, check_float
 
 
 @register(
@@ -25,12 +25,17 @@ class AutoEncoder(ReconstructionDetector):
     learned low-dimensional structure of normal data cannot explain.
 
     The paper uses one sigmoid hidden layer trained by plain gradient descent; genad's default is
-    a deeper ReLU stack trained with Adam on large batches (faster on CPU, same objective and score).
+    a deeper ReLU stack with batch normalisation, trained with Adam on large batches (faster on CPU,
+    same objective and score). The defaults were chosen once, on eight ADBench development datasets
+    (cardio, mammography, satimage-2, thyroid, ionosphere, annthyroid, pendigits, spambase; one-class,
+    seed 0), and are used unchanged everywhere.
 
     Parameters
     ----------
     hidden_dims : widths of the encoder layers, the last one being the bottleneck; the decoder mirrors them.
     activation : activation between layers.
+    dropout : dropout rate after each hidden activation.
+    batch_norm : batch normalisation before each hidden activation.
     **base : see :class:`genad.base.TorchDetector` (epochs, batch_size, lr, device, random_state, ...).
 
     References
@@ -41,15 +46,21 @@ class AutoEncoder(ReconstructionDetector):
 
     hidden_dims: tuple[int, ...] = (64, 32)
     activation: str = "relu"
-    epochs: int = 30
+    dropout: float = 0.0
+    batch_norm: bool = True
+    epochs: int = 50
+    batch_size: int = 512
+    lr: float = 3e-3
 
     def _check_params(self) -> None:
         super()._check_params()
         check_dims("hidden_dims", self.hidden_dims)
+        check_float("dropout", self.dropout, 0.0, 1.0, high_closed=False)
 
     def _build_module(self, n_features: int) -> nn.Module:
         dims = [n_features, *self.hidden_dims]
-        return nn.Sequential(mlp(dims, self.activation), mlp(dims[::-1], self.activation))
+        layers = dict(dropout=self.dropout, batch_norm=self.batch_norm)
+        return nn.Sequential(mlp(dims, self.activation, **layers), mlp(dims[::-1], self.activation, **layers))
 
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
         return self.module_(batch)
