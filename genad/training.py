@@ -59,8 +59,14 @@ def _n_rows(data: Batch) -> int:
 def _batches(n: int, batch_size: int, generator: torch.Generator | None, device) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     order = order.to(device)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+    # A one-row last batch breaks batch normalisation: fold it into the batch before it.
+    stops = list(range(batch_size, n, batch_size)) + [n]
+    if len(stops) > 1 and stops[-1] - stops[-2] == 1:
+        stops.pop(-2)
+    start = 0
+    for stop in stops:
+        yield order[start:stop]
+        start = stop
 
 
 def train_module(

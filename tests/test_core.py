@@ -185,3 +185,10 @@ def test_unknown_model_name_lists_known_names():
 def test_unknown_parameter_is_a_type_error():
     with pytest.raises(TypeError, match="ae"):
         genad.create("ae", no_such_param=1)
+
+
+def test_a_one_row_last_batch_is_folded_into_the_previous_one(planted):
+    X_train, _, _ = planted
+    det = genad.create("ae", epochs=1, batch_size=len(X_train) - 1, batch_norm=True, random_state=0)
+    det.fit(X_train)  # would fail inside batch norm on a one-row batch
+    assert np.isfinite(det.decision_scores_).all()
