@@ -255,8 +255,13 @@ class TorchDetector(BaseDetector):
             self.history_ = self._train(data, generator)
             self._after_training(data)
 
-    def _train(self, data, generator: torch.Generator, **overrides: Any) -> dict[str, list[float]]:
-        """Run the shared loop with this detector's settings (``overrides`` replace any of them)."""
+    def _train(self, data, generator: torch.Generator, *, loss_fn=None, module: torch.nn.Module | None = None,
+               **overrides: Any) -> dict[str, list[float]]:
+        """Run the shared loop with this detector's settings (``overrides`` replace any of them).
+
+        ``loss_fn`` and ``module`` default to ``self._loss`` and ``self.module_``; staged models
+        (layer-wise pre-training, a GAN's second stage) pass their own.
+        """
         settings = dict(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
             validation_fraction=self.validation_fraction, patience=self.patience,
@@ -264,7 +269,7 @@ class TorchDetector(BaseDetector):
             desc=self.registry_name,
         )
         settings.update(overrides)
-        return train_module(self.module_, self._loss, data, **settings)
+        return train_module(module if module is not None else self.module_, loss_fn or self._loss, data, **settings)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._apply(self._score_batch, X)
