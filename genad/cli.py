@@ -16,7 +16,7 @@ import numpy as np
 import genad
 
 #: Modules that add their own sub-commands (bench, report, stream, ...).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["genad.bench.cli"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -35,7 +35,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [(i.name, i.family, ",".join(i.modalities), ",".join(i.capabilities) or "-",
              f"{i.paper.title} ({i.paper.authors}, {i.paper.venue} {i.paper.year})")
             for i in genad.list_models(modality=args.modality)]
-    print_table(("model", "family", "modalities", "can", "paper"), rows)
+    header = ("model", "family", "modalities", "can", "paper")
+    if args.markdown:
+        print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join(f"`{row[0]}`" if k == 0 else row[k] for k in range(len(row))) + " |")
+    else:
+        print_table(header, rows)
     return 0
 
 
@@ -96,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="the registered models, by family")
     p.add_argument("--modality", default=None, help="only models for this modality (e.g. tabular)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("fit", help="fit a model on a data file and save it")

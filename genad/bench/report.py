@@ -1,0 +1,180 @@
+"""The benchmark report: a single HTML file (tables and embedded matplotlib PNGs) and a Markdown version.
+
+For each protocol (and anomaly type), per model: the mean over datasets of the per-dataset mean AUROC and
+AUPRC (means over seeds), the average rank (AUROC, rank 1 best, ties averaged; over the datasets where every
+model finished), wins/ties/losses against each PyOD baseline (per dataset, mean AUROC; a tie when the two
+differ by less than ``tie``), total fit+score seconds, the median peak memory, and failed cells. Then a
+per-dataset AUROC table, a box plot of per-dataset AUROC per model and a runtime-vs-AUROC scatter.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genad.bench.store import open_existing
+
+
+def load_frame(results: str | Path) -> pd.DataFrame:
+    """All cells of a results file as a DataFrame (a clear error when it holds none)."""
+    frame = pd.DataFrame(open_existing(results))
+    if frame.empty:
+        raise ValueError(f"{results} holds no results yet")
+    frame["seconds"] = frame["fit_seconds"] + frame["score_seconds"]
+    return frame
+
+
+def per_dataset(ok: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds per (dataset, model): auroc, auprc, seconds (summed), peak memory (max)."""
+    return ok.groupby(["dataset", "model"]).agg(
+        auroc=("auroc", "mean"), auprc=("auprc", "mean"), seconds=("seconds", "sum"),
+        peak_memory_mb=("peak_memory_mb", "max"), seeds=("seed", "nunique")).reset_index()
+
+
+def leaderboard(cells: pd.DataFrame, tie: float = 0.005) -> pd.DataFrame:
+    """The leaderboard of one protocol's cells, best mean AUROC first."""
+    ok = cells[cells.status == "ok"]
+    table = per_dataset(ok)
+    auroc = table.pivot(index="dataset", columns="model", values="auroc")
+    complete = auroc.dropna()
+    ranks = complete.rank(axis=1, ascending=False).mean() if len(complete) else pd.Series(dtype=float)
+    models = sorted(cells.model.unique())
+    board = pd.DataFrame(index=pd.Index(models, name="model"))
+    grouped = table.groupby("model")
+    board["datasets"] = grouped.dataset.nunique()
+    board["mean AUROC"] = grouped.auroc.mean()
+    board["mean AUPRC"] = grouped.auprc.mean()
+    board["avg rank"] = ranks
+    board["total s"] = grouped.seconds.sum()
+    board["median peak MiB"] = grouped.peak_memory_mb.median()
+    board["failed cells"] = cells[cells.status == "failed"].groupby("model").size()
+    board["failed cells"] = board["failed cells"].fillna(0).astype(int)
+    for baseline in [m for m in models if m.startswith("pyod:")]:
+        board[f"W/T/L vs {baseline[5:]}"] = [_wtl(auroc, m, baseline, tie) for m in models]
+    return board.sort_values("mean AUROC", ascending=False)
+
+
+def _wtl(auroc: pd.DataFrame, model: str, baseline: str, tie: float) -> str:
+    if model == baseline or model not in auroc or baseline not in auroc:
+        return "-"
+    diff = (auroc[model] - auroc[baseline]).dropna()
+    return f"{int((diff >= tie).sum())}/{int((diff.abs() < tie).sum())}/{int((diff <= -tie).sum())}"
+
+
+def _groups(frame: pd.DataFrame):
+    for (protocol, anomalies), cells in frame.groupby(["protocol", "anomalies"], sort=True):
+        title = protocol if anomalies == "real" else f"{protocol}, synthetic {anomalies} anomalies"
+        yield title, cells
+
+
+# --- figures ---------------------------------------------------------------------------------------
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def box_plot(table: pd.DataFrame, title: str) -> str:
+    """Per-dataset AUROC per model, as a base64 PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = table.groupby("model").auroc.median().sort_values(ascending=False).index
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 4))
+    ax.boxplot([table.loc[table.model == m, "auroc"] for m in order], showmeans=True)
+    ax.set_xticks(range(1, len(order) + 1), list(order), rotation=30, ha="right")
+    ax.set_ylabel("AUROC per dataset (mean over seeds)")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def runtime_scatter(board: pd.DataFrame, title: str) -> str:
+    """Total fit+score seconds (log scale) against mean AUROC, one point per model, as a base64 PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, row in board.dropna(subset=["mean AUROC"]).iterrows():
+        seconds = max(row["total s"], 1e-3)
+        ax.scatter(seconds, row["mean AUROC"], color="tab:orange" if model.startswith("pyod:") else "tab:blue")
+        ax.annotate(model, (seconds, row["mean AUROC"]), fontsize=8, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("total fit + score seconds (all datasets and seeds)")
+    ax.set_ylabel("mean AUROC")
+    ax.set_title(f"{title} (blue: genad, orange: PyOD)")
+    return _png(fig)
+
+
+# --- output ----------------------------------------------------------------------------------------
+def _fmt(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    header = [frame.index.name or ""] + [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index)] + [_fmt(v) for v in row]) + " |")
+    return "\n".join(lines)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    return frame.to_html(float_format=lambda v: _fmt(v), na_rep="", border=0, classes="t")
+
+
+def build_report(frame: pd.DataFrame, source: str, tie: float = 0.005) -> tuple[str, str]:
+    """The HTML document and the Markdown text of a results frame."""
+    parts = [f"<h1>genad benchmark</h1><p>Results: <code>{html.escape(source)}</code>; "
+             f"{int((frame.status == 'ok').sum())} finished cells, {int((frame.status == 'failed').sum())} "
+             f"failed. AUROC/AUPRC: mean over seeds per dataset, then over datasets. Average rank over the datasets "
+             f"where every model finished. W/T/L: datasets where the model's AUROC is higher / within {tie} / lower "
+             "than the baseline's. Peak memory: extra RSS while fitting and scoring.</p>"]
+    md = [f"Results file `{source}`; AUROC/AUPRC are means over seeds per dataset, then over datasets; "
+          f"W/T/L counts datasets where the model's AUROC beats / ties (within {tie}) / loses to the baseline."]
+    for title, cells in _groups(frame):
+        board = leaderboard(cells, tie)
+        table = per_dataset(cells[cells.status == "ok"])
+        datasets = table.pivot(index="dataset", columns="model", values="auroc")
+        parts.append(f"<h2>{html.escape(title)}</h2><h3>Leaderboard</h3>{_html_table(board)}")
+        parts.append(f'<img alt="box plot" src="data:image/png;base64,{box_plot(table, title)}">')
+        parts.append(f'<img alt="runtime vs AUROC" src="data:image/png;base64,{runtime_scatter(board, title)}">')
+        parts.append(f"<h3>AUROC per dataset</h3>{_html_table(datasets)}")
+        md += [f"\n### {title}\n", markdown_table(board), f"\nAUROC per dataset ({title}):\n",
+               markdown_table(datasets)]
+    failed = frame[frame.status == "failed"]
+    if len(failed):
+        errors = failed[["dataset", "model", "seed", "protocol", "anomalies"]].assign(
+            error=failed.error.str.split("\n").str[0])
+        parts.append(f"<h2>Failed cells</h2>{errors.to_html(index=False, border=0, classes='t')}")
+    style = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table.t{border-collapse:collapse;"
+             "font-size:13px}table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+             "img{max-width:48%;margin:1em 1% 0 0}</style>")
+    document = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>genad benchmark</title>{style}</head>"
+                f"<body>{''.join(parts)}</body></html>")
+    return document, "\n".join(md) + "\n"
+
+
+def write_report(results: str | Path, out: str | Path, markdown: str | Path | None = None,
+                 tie: float = 0.005) -> tuple[Path, Path | None]:
+    """Write the HTML report (and the Markdown tables when ``markdown`` is given)."""
+    if tie < 0:
+        raise ValueError(f"tie must be >= 0, got {tie}")
+    document, md = build_report(load_frame(results), str(results), tie)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document, encoding="utf-8")
+    if markdown is not None:
+        Path(markdown).write_text(md, encoding="utf-8")
+    return out, (Path(markdown) if markdown is not None else None)

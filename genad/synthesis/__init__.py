@@ -1,0 +1,4 @@
+"""Making realistic anomalies: tabular types as in ADBench (local, global, dependency, clustered)."""
+from genad.synthesis.tabular import ANOMALY_TYPES, generate_anomalies, replace_anomalies
+
+__all__ = ["ANOMALY_TYPES", "generate_anomalies", "replace_anomalies"]

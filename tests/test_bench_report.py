@@ -1,0 +1,56 @@
+"""The report: one HTML file with tables and embedded PNGs, and Markdown tables for BENCHMARKS.md."""
+from __future__ import annotations
+
+import pytest
+
+from genad.bench import ResultStore
+from genad.bench.report import leaderboard, load_frame, write_report
+
+
+def _fill(path):
+    """Hand-made cells: 3 datasets, a genad model and two baselines, both protocols, one failure."""
+    aurocs = {"ae": [0.9, 0.8, 0.7], "pyod:IForest": [0.85, 0.8, 0.75], "pyod:KNN": [0.6, 0.9, 0.7]}
+    with ResultStore(path) as store:
+        for protocol in ("unsupervised", "one-class"):
+            for model, values in aurocs.items():
+                for dataset, auroc in zip(("a", "b", "c"), values):
+                    for seed in (0, 1):
+                        store.write(dict(suite="tabular", dataset=dataset, model=model, seed=seed,
+                                         protocol=protocol, anomalies="real", status="ok", auroc=auroc,
+                                         auprc=auroc / 2, fit_seconds=0.5, score_seconds=0.1, peak_memory_mb=3.0))
+        store.write(dict(suite="tabular", dataset="d", model="ae", seed=0, protocol="one-class",
+                         anomalies="real", status="failed", error="ValueError: boom\ntraceback"))
+
+
+def test_leaderboard_means_ranks_and_wins_ties_losses(tmp_path):
+    _fill(tmp_path / "r.sqlite")
+    frame = load_frame(tmp_path / "r.sqlite")
+    board = leaderboard(frame[frame.protocol == "one-class"], tie=0.005)
+    assert board.loc["ae", "mean AUROC"] == pytest.approx(0.8)
+    assert board.loc["ae", "W/T/L vs IForest"] == "1/1/1"
+    assert board.loc["ae", "W/T/L vs KNN"] == "1/1/1"
+    assert board.loc["pyod:IForest", "W/T/L vs IForest"] == "-"
+    assert board.loc["ae", "failed cells"] == 1 and board.loc["pyod:KNN", "failed cells"] == 0
+    # ranks per dataset: a: ae 1, IF 2, KNN 3; b: KNN 1, ae/IF 2.5; c: IF 1, ae/KNN 2.5
+    assert board.loc["ae", "avg rank"] == pytest.approx(2.0)
+    assert board.loc["pyod:IForest", "avg rank"] == pytest.approx(11 / 6)
+    assert board.loc["pyod:IForest", "total s"] == pytest.approx(3 * 2 * 0.6)
+
+
+def test_html_with_embedded_images_and_markdown(tmp_path):
+    _fill(tmp_path / "r.sqlite")
+    html_path, md_path = write_report(tmp_path / "r.sqlite", tmp_path / "out" / "report.html", tmp_path / "r.md")
+    page = html_path.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count('src="data:image/png;base64,') == 4
+    assert "Leaderboard" in page and "W/T/L vs IForest" in page and "Failed cells" in page and "boom" in page
+    markdown = md_path.read_text()
+    assert "### one-class" in markdown and "### unsupervised" in markdown
+    assert "| model | datasets | mean AUROC |" in markdown and "| ae | 3 | 0.800 |" in markdown
+
+
+def test_report_of_a_missing_or_empty_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        write_report(tmp_path / "none.sqlite", tmp_path / "r.html")
+    ResultStore(tmp_path / "empty.sqlite").close()
+    with pytest.raises(ValueError, match="no results"):
+        write_report(tmp_path / "empty.sqlite", tmp_path / "r.html")
