@@ -1,3 +1,4 @@
 """All registered models; importing this package registers every one of them."""
 from genad.models import reconstruction  # noqa: F401
+from genad.models import density  # noqa: F401
 from genad.models import adversarial, diffusion  # noqa: F401
