@@ -2,3 +2,6 @@
 from genad.synthesis.tabular import ANOMALY_TYPES, generate_anomalies, replace_anomalies
 
 __all__ = ["ANOMALY_TYPES", "generate_anomalies", "replace_anomalies"]
+from genad.synthesis.timeseries import TIMESERIES_ANOMALY_TYPES, inject_anomalies  # noqa: E402
+
+__all__ += ["TIMESERIES_ANOMALY_TYPES", "inject_anomalies"]

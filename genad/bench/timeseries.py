@@ -1,0 +1,372 @@
+"""Time-series bench suites ``smd``, ``asd`` and ``nab``, their report, and ``genad bench-ts`` / ``genad report-ts``.
+
+Protocol (one default configuration per model for every series; no tuning on test labels):
+
+1. Each series comes with a training part and a test part (SMD/ASD: as published; NAB: the first 15%
+   of each series trains, as NAB's detectors do; NAB series without labelled windows are skipped).
+2. Channels are standardised with the training part's mean and std (a constant channel keeps scale 1);
+   scaled values are clipped to [-10, 10] so one channel cannot dominate by itself.
+3. The model is fitted on the training part and scores every test step.
+4. Metrics on the test part: VUS-PR and VUS-ROC (max buffer 100 steps), AUPRC, AUROC, range-based F1
+   (Tatbul et al., flat bias, alpha 0) of the model's own threshold (``threshold_rule_``, set from the
+   training scores or, for ``lstm_ad``, its dynamic threshold), best point F1 and point-adjusted F1
+   (``optimistic``), fit and score seconds and peak memory.
+
+Baselines run on the same windows (length 16, training windows every 4 steps, each step scored by the
+mean of its windows): PyOD IForest, LOF, PCA and genad ``ae``, written ``win:pyod:IForest``, ``win:ae``.
+Results go to the bench's :class:`~genad.bench.store.ResultStore` (suite = ``smd``/``asd``/``nab``,
+dataset = series, protocol ``train-test``), with the time-series metrics in ``extra``.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import platform
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from genad.bench.report import _html_table, _png, markdown_table
+from genad.bench.runner import PeakMemory, _warm_up_torch
+from genad.bench.store import ResultStore, open_existing
+
+SUITES = ("smd", "asd", "nab")
+PROTOCOL = "train-test"
+WINDOW_PREFIX = "win:"
+GENAD_MODELS = ("rae_ensemble", "dbls_ae", "omni_anomaly", "lstm_ad")
+BASELINES = ("win:pyod:IForest", "win:pyod:LOF", "win:pyod:PCA", "win:ae")
+BASELINE_WINDOW, BASELINE_TRAIN_STRIDE = 16, 4
+VUS_MAX_BUFFER = 100
+CLIP = 10.0
+PLOT_POINTS = 800
+
+
+# --- data ----------------------------------------------------------------------------------------
+def suite_series(suite: str, data_dir: str | None = None) -> list[str]:
+    """Names of the series of a suite."""
+    from genad.data import asd_entities, nab_series, smd_machines
+
+    listers = {"smd": smd_machines, "asd": asd_entities, "nab": nab_series}
+    if suite not in listers:
+        raise ValueError(f"unknown time-series suite {suite!r}; expected one of {SUITES}")
+    return listers[suite](data_dir)
+
+
+def load_series(suite: str, name: str, data_dir: str | None = None):
+    from genad.data import load_asd, load_nab, load_smd
+
+    return {"smd": load_smd, "asd": load_asd, "nab": load_nab}[suite](name, data_dir)
+
+
+def standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale by the training part's mean/std (std 0 -> 1) and clip to [-CLIP, CLIP]."""
+    mean, std = train.mean(0), train.std(0)
+    std = np.where(std > 1e-8, std, 1.0)
+    scale = lambda x: np.clip((x - mean) / std, -CLIP, CLIP).astype(np.float32)  # noqa: E731
+    return scale(train), scale(test)
+
+
+# --- models --------------------------------------------------------------------------------------
+def build_series_model(text: str, seed: int):
+    """A fresh time-series detector from a spec: a time-series model name (``lstm_ad?epochs=3``) or a
+    windowed tabular one (``win:ae``, ``win:pyod:IForest?n_estimators=50``)."""
+    import genad
+    from genad.bench.models import ModelSpec, build_model
+    from genad.cli import parse_assignment
+    from genad.timeseries import WindowedDetector
+
+    name, _, query = text.strip().partition("?")
+    params = dict(parse_assignment(part) for part in query.split("&") if part) if query else {}
+    if name.startswith(WINDOW_PREFIX):
+        inner = name[len(WINDOW_PREFIX):]
+        if inner.startswith("pyod:"):
+            model, model_params = build_model(ModelSpec(inner, inner, params), seed, 1), None
+        else:
+            model, model_params = inner, params or None
+        return WindowedDetector(model=model, model_params=model_params, window=BASELINE_WINDOW,
+                                train_stride=BASELINE_TRAIN_STRIDE, random_state=seed)
+    info = genad.get_info(name)
+    if "time-series" not in info.modalities:
+        raise ValueError(f"model {name!r} is not a time-series model; run a tabular model on windows as "
+                         f"'{WINDOW_PREFIX}{name}'")
+    return genad.create(name, random_state=seed, **params)
+
+
+# --- one cell ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SeriesCell:
+    """One series x one model x one seed."""
+
+    suite: str
+    series: str
+    model: str
+    seed: int = 0
+    threads: int = 1
+    data_dir: str | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.suite, self.series, self.model, self.seed, PROTOCOL, "real")
+
+
+def downsample_max(values: np.ndarray, points: int = PLOT_POINTS) -> list[float]:
+    """Max-pooled to at most ``points`` values (keeps peaks visible in plots)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size <= points:
+        return values.round(6).tolist()
+    edges = np.linspace(0, values.size, points + 1).astype(int)
+    return np.maximum.reduceat(values, edges[:-1]).round(6).tolist()
+
+
+def series_metrics(labels: np.ndarray, scores: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """Every time-series metric of one scored series."""
+    from genad.metrics import auprc, auroc, best_f1, point_adjusted_f1, range_precision_recall_f1, vus
+
+    out = {"auroc": auroc(labels, scores), "auprc": auprc(labels, scores)}
+    out.update(vus(labels, scores, max_buffer=VUS_MAX_BUFFER))
+    out.update(range_precision_recall_f1(labels, predictions))
+    out["best_f1"] = best_f1(labels, scores)["best_f1"]
+    out["pa_f1_optimistic"] = point_adjusted_f1(labels, scores)["pa_f1_optimistic"]
+    return out
+
+
+def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
+    """Fit on the training part, score the test part, measure; a failure becomes a failed record."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    import genad
+
+    record: dict[str, Any] = dict(zip(("suite", "dataset", "model", "seed", "protocol", "anomalies"), cell.key))
+    record.update(genad_version=genad.__version__, host=platform.node())
+    torch.set_num_threads(max(1, cell.threads))
+    try:
+        with threadpool_limits(limits=max(1, cell.threads)):
+            _warm_up_torch()
+            series = load_series(cell.suite, cell.series, cell.data_dir)
+            if series.labels.sum() == 0:
+                raise ValueError(f"{cell.series} has no labelled anomaly in its test part")
+            train, test = standardise(series.train, series.test)
+            with PeakMemory() as memory:
+                model = build_series_model(cell.model, cell.seed)
+                start = time.perf_counter()
+                model.fit(train)
+                fit_seconds = time.perf_counter() - start
+                start = time.perf_counter()
+                scores = np.asarray(model.decision_function(test), dtype=np.float64)
+                score_seconds = time.perf_counter() - start
+            metrics = series_metrics(series.labels, scores, model.threshold_rule_.predict(scores))
+        record.update(
+            status="ok", auroc=metrics.pop("auroc"), auprc=metrics.pop("auprc"), fit_seconds=fit_seconds,
+            score_seconds=score_seconds, peak_memory_mb=memory.peak_mb, n_fit=len(train), n_test=len(test),
+            n_test_anomalies=int(series.labels.sum()), scores_sha256=hashlib.sha256(scores.tobytes()).hexdigest(),
+            extra={**metrics, "plot_scores": downsample_max(scores)},
+        )
+    except Exception as err:  # a model's failure is a result, not the end of the run
+        record.update(status="failed", error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+    record["finished_at"] = time.time()
+    return record
+
+
+# --- a whole suite -------------------------------------------------------------------------------
+def make_cells(suite: str, models: list[str], seeds: list[int] = (0,), series: list[str] | None = None,
+               threads: int = 1, data_dir: str | None = None) -> list[SeriesCell]:
+    names = series or suite_series(suite, data_dir)
+    for text in models:
+        build_series_model(text, 0)._check_params()  # unknown names and bad parameters fail before the run
+    cells = [SeriesCell(suite, name, model, int(seed), threads, data_dir)
+             for name in names for model in models for seed in seeds]
+    if not cells:
+        raise ValueError("the time-series grid has zero cells")
+    return cells
+
+
+def _run_many(cells: list[SeriesCell], jobs: int) -> Iterator[dict[str, Any]]:
+    if jobs == 1:
+        yield from map(run_series_cell, cells)
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_series_cell, cell) for cell in cells}
+        while futures:
+            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+
+def run_suite(cells: list[SeriesCell], results: str, jobs: int = 1, progress: bool = True,
+              on_record: Callable[[dict], None] | None = None) -> dict[str, int]:
+    """Run the cells not yet finished in ``results`` (resumable), writing each record as it ends."""
+    from tqdm.auto import tqdm
+
+    with ResultStore(results) as store:
+        finished = store.finished_keys()
+        todo = [c for c in cells if c.key not in finished]
+        counts = {"total": len(cells), "skipped": len(cells) - len(todo), "ok": 0, "failed": 0}
+        with tqdm(total=len(todo), desc="bench-ts", unit="cell", disable=not progress) as bar:
+            for record in _run_many(todo, jobs):
+                store.write(record)
+                counts[record["status"]] += 1
+                bar.update(1)
+                if on_record is not None:
+                    on_record(record)
+    return counts
+
+
+# --- report --------------------------------------------------------------------------------------
+METRIC_COLUMNS = {"vus_pr": "VUS-PR", "vus_roc": "VUS-ROC", "auprc": "AUPRC", "auroc": "AUROC",
+                  "range_f1": "range-F1", "best_f1": "best-F1", "pa_f1_optimistic": "PA-F1 (optimistic)"}
+
+
+def results_frame(results: str | Path) -> pd.DataFrame:
+    """The time-series cells of a results file, one row per cell, metrics as columns."""
+    rows = [r for r in open_existing(results) if r["suite"] in SUITES]
+    if not rows:
+        raise ValueError(f"{results} holds no time-series results")
+    frame = pd.DataFrame(rows)
+    extra = pd.DataFrame([r["extra"] or {} for r in rows])
+    for column in ("vus_pr", "vus_roc", "range_f1", "best_f1", "pa_f1_optimistic"):
+        frame[column] = extra[column] if column in extra else np.nan
+    frame["plot_scores"] = extra["plot_scores"] if "plot_scores" in extra else None
+    return frame
+
+
+def suite_leaderboard(cells: pd.DataFrame) -> pd.DataFrame:
+    """Mean over series (of the mean over seeds) per model, best VUS-PR first."""
+    ok = cells[cells.status == "ok"]
+    per_series = ok.groupby(["dataset", "model"])[list(METRIC_COLUMNS) + ["fit_seconds", "score_seconds"]].mean()
+    board = per_series.groupby("model").mean().rename(columns={**METRIC_COLUMNS, "fit_seconds": "fit s",
+                                                               "score_seconds": "score s"})
+    board["series"] = ok.groupby("model").dataset.nunique()
+    board["failed"] = cells[cells.status == "failed"].groupby("model").size().reindex(board.index).fillna(0)
+    board[["series", "failed"]] = board[["series", "failed"]].astype(int).astype(str)  # counts, not floats
+    return board.sort_values("VUS-PR", ascending=False)
+
+
+def target_check(board: pd.DataFrame, margin: float = 0.02) -> str:
+    """Whether the best genad time-series model beats the best baseline by ``margin`` mean VUS-PR."""
+    ours = board[~board.index.str.startswith(WINDOW_PREFIX)]
+    baselines = board[board.index.str.startswith(WINDOW_PREFIX)]
+    if ours.empty or baselines.empty:
+        return "target not evaluated (needs genad models and baselines in the same run)"
+    best, base = ours["VUS-PR"].idxmax(), baselines["VUS-PR"].idxmax()
+    gap = ours.loc[best, "VUS-PR"] - baselines.loc[base, "VUS-PR"]
+    verdict = "MET" if gap >= margin else "NOT met"
+    return (f"best genad model {best} {ours.loc[best, 'VUS-PR']:.3f} vs best baseline {base} "
+            f"{baselines.loc[base, 'VUS-PR']:.3f}: difference {gap:+.3f} (target +{margin}): {verdict}")
+
+
+def series_plot(series, scores_by_model: dict[str, list[float]], title: str) -> str:
+    """One series as a base64 PNG: its values (first channels, standardised), its labelled anomaly
+    ranges shaded, and each model's scores (max-pooled, min-max scaled) in panels below."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genad.metrics import ranges
+
+    _, test = standardise(series.train, series.test)
+    n = len(test)
+    fig, axes = plt.subplots(1 + len(scores_by_model), 1, figsize=(11, 1.6 + 0.9 * len(scores_by_model)),
+                             sharex=True, gridspec_kw={"height_ratios": [2] + [1] * len(scores_by_model)})
+    axes = np.atleast_1d(axes)
+    for channel in range(min(test.shape[1], 5)):
+        axes[0].plot(np.arange(n), test[:, channel], lw=0.5)
+    axes[0].set_title(title, fontsize=9)
+    for ax in axes:
+        for start, end in ranges(series.labels):
+            ax.axvspan(start, end + 1, color="red", alpha=0.15, lw=0)
+    for ax, (model, scores) in zip(axes[1:], scores_by_model.items()):
+        scores = np.asarray(scores, dtype=np.float64)
+        span = np.ptp(scores) or 1.0
+        ax.plot(np.linspace(0, n, scores.size), (scores - scores.min()) / span, lw=0.6)
+        ax.set_ylabel(model, rotation=0, ha="right", fontsize=7)
+        ax.set_yticks([])
+    fig.tight_layout()
+    return _png(fig)
+
+
+def build_timeseries_report(results: str | Path, data_dir: str | None = None,
+                            plots: bool = True) -> tuple[str, str]:
+    """The HTML document and the Markdown text for the time-series suites of a results file."""
+    frame = results_frame(results)
+    parts = [f"<h1>genad time-series benchmark</h1><p>Results: <code>{html.escape(str(results))}</code>. "
+             f"Metrics are means over series (of means over seeds). PA-F1 is point-adjusted and optimistic: "
+             f"read it only beside VUS-PR. Series plots: test part, labelled ranges in red, each model's "
+             f"scores (scaled to [0, 1]).</p>"]
+    md = [f"Results file `{results}`; means over series. PA-F1 is point-adjusted (optimistic), shown only "
+          "beside VUS-PR."]
+    for suite in [s for s in SUITES if s in set(frame.suite)]:
+        cells = frame[frame.suite == suite]
+        board = suite_leaderboard(cells)
+        check = target_check(board)
+        per_series = cells[cells.status == "ok"].pivot_table(index="dataset", columns="model", values="vus_pr")
+        parts.append(f"<h2>{suite}</h2><p>{html.escape(check)}</p>{_html_table(board)}"
+                     f"<h3>VUS-PR per series</h3>{_html_table(per_series)}")
+        md += [f"\n### {suite}\n", markdown_table(board), f"\n{check}\n", f"\nVUS-PR per series ({suite}):\n",
+               markdown_table(per_series)]
+        if plots:
+            for name, group in cells[cells.status == "ok"].groupby("dataset"):
+                scores = {row.model: row.plot_scores for row in group.itertuples() if row.seed == group.seed.min()}
+                image = series_plot(load_series(suite, name, data_dir), scores, f"{suite}: {name}")
+                parts.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{image}">')
+    style = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;"
+             "font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+             "img{max-width:100%;margin:0.5em 0}</style>")
+    document = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>genad time-series benchmark</title>"
+                f"{style}</head><body>{''.join(parts)}</body></html>")
+    return document, "\n".join(md) + "\n"
+
+
+# --- command line --------------------------------------------------------------------------------
+def cmd_bench_ts(args) -> int:
+    cells = make_cells(args.suite, args.models, args.seeds, args.series, args.threads, args.data_dir)
+    print(f"genad bench-ts {args.suite}: {len(cells)} cells -> {args.results}")
+    start = time.perf_counter()
+    counts = run_suite(cells, args.results, jobs=args.jobs, progress=not args.quiet)
+    print(f"done in {time.perf_counter() - start:.1f} s: {counts['ok']} ok, {counts['failed']} failed, "
+          f"{counts['skipped']} already in {args.results}")
+    return 1 if counts["failed"] else 0
+
+
+def cmd_report_ts(args) -> int:
+    document, md = build_timeseries_report(args.results, args.data_dir, plots=not args.no_plots)
+    Path(args.out).write_text(document, encoding="utf-8")
+    if args.markdown:
+        Path(args.markdown).write_text(md, encoding="utf-8")
+    print(md)
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Add ``bench-ts`` and ``report-ts`` to the ``genad`` command line."""
+    from genad.bench.cli import _comma_list, _seeds
+
+    p = subparsers.add_parser("bench-ts", help="run a time-series suite (smd, asd, nab) into a results file")
+    p.add_argument("--suite", required=True, choices=SUITES)
+    p.add_argument("--models", nargs="+", default=list(GENAD_MODELS + BASELINES),
+                   help="time-series models and windowed baselines (default: the four genad models and "
+                        f"{' '.join(BASELINES)})")
+    p.add_argument("--series", type=_comma_list, default=None, help="only these series (comma-separated)")
+    p.add_argument("--seeds", type=_seeds, default=[0])
+    p.add_argument("--results", default="results/timeseries.sqlite")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per cell")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_bench_ts)
+
+    p = subparsers.add_parser("report-ts", help="HTML (and Markdown) report of the time-series suites")
+    p.add_argument("results")
+    p.add_argument("--out", default="report_timeseries.html")
+    p.add_argument("--markdown", default=None)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--no-plots", action="store_true")
+    p.set_defaults(func=cmd_report_ts)

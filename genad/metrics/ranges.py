@@ -1,0 +1,13 @@
+"""Anomaly ranges: runs of 1s in a 0/1 sequence, the unit of time-series metrics."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def ranges(binary: np.ndarray) -> np.ndarray:
+    """``(K, 2)`` inclusive ``[start, end]`` of every run of non-zero values."""
+    flags = np.asarray(binary).ravel() != 0
+    edges = np.diff(np.r_[0, flags.astype(np.int8), 0])
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1) - 1
+    return np.column_stack([starts, ends])

@@ -1,0 +1,7 @@
+"""Time-series detectors: ``(T, D)`` series in, one anomaly score per time step out."""
+from genad.models.timeseries.dbls_ae import DBLSAE
+from genad.models.timeseries.lstm_ad import LSTMAD
+from genad.models.timeseries.omni_anomaly import OmniAnomaly
+from genad.models.timeseries.rae_ensemble import RAEEnsemble
+
+__all__ = ["DBLSAE", "LSTMAD", "OmniAnomaly", "RAEEnsemble"]

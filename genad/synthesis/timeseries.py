@@ -1,0 +1,114 @@
+"""Labelled anomalies injected into time series, by the taxonomy of Lai et al. (NeurIPS 2021).
+
+Point anomalies: *global* (a value far from the whole series: ``mean ± strength * std``) and
+*contextual* (a value far from its neighbourhood ``x[t-k:t+k]`` but usually inside the global
+range). Pattern anomalies over a segment: *shapelet* (the segment's shape replaced by another basic
+shape with the same level and amplitude), *seasonal* (the segment's pattern played at ``strength``
+times its frequency) and *trend* (a linear drift of ``strength`` standard deviations added over the
+segment). Each anomaly hits one random channel; segments never overlap; every call is seeded.
+
+References
+----------
+Lai, K.-H., Zha, D., Xu, J., Zhao, Y., Wang, G. and Hu, X. "Revisiting Time Series Outlier Detection:
+Definitions and Benchmarks". NeurIPS 2021 Datasets and Benchmarks.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from genad.validation import check_choice, check_float, check_int
+
+TIMESERIES_ANOMALY_TYPES = ("global", "contextual", "shapelet", "seasonal", "trend")
+_DEFAULT_STRENGTH = {"global": 4.0, "contextual": 3.0, "shapelet": 1.0, "seasonal": 3.0, "trend": 3.0}
+
+
+def _as_series(X: Any) -> tuple[np.ndarray, bool]:
+    values = np.array(X, dtype=np.float64, copy=True)
+    was_1d = values.ndim == 1
+    if was_1d:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise ValueError(f"a series must be 1-D (T,) or 2-D (T, D), got shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError("the series contains NaN or infinite values; fill them first")
+    return values, was_1d
+
+
+def _segment_starts(n_steps: int, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` non-overlapping segment starts (with a gap of ``length`` between segments)."""
+    slots = (n_steps - length) // (2 * length) + 1
+    if n > slots or n_steps < length:
+        raise ValueError(f"cannot place {n} non-overlapping anomalies of length {length} in {n_steps} steps")
+    chosen = np.sort(rng.choice(slots, size=n, replace=False))
+    return chosen * 2 * length + rng.integers(0, length, size=n).clip(max=n_steps - length - chosen * 2 * length)
+
+
+def _shape(kind: int, length: int) -> np.ndarray:
+    """A basic shape on [0, 1) with zero mean and unit std: square, sawtooth or triangle wave."""
+    phase = np.linspace(0, 2, length, endpoint=False) % 1
+    shape = [np.where(phase < 0.5, 1.0, -1.0), 2 * phase - 1, 1 - 4 * np.abs(phase - 0.5)][kind]
+    shape = shape - shape.mean()
+    return shape / (shape.std() + 1e-12)
+
+
+def _inject_one(x: np.ndarray, original: np.ndarray, kind: str, start: int, length: int, strength: float,
+                context: int, rng: np.random.Generator) -> None:
+    """Inject one anomaly into channel ``x`` (in place); statistics come from the ``original`` channel."""
+    sign = rng.choice([-1.0, 1.0])
+    if kind == "global":
+        x[start] = original.mean() + sign * strength * original.std()
+    elif kind == "contextual":
+        around = np.r_[original[max(start - context, 0):start], original[start + 1:start + 1 + context]]
+        x[start] = around.mean() + sign * strength * max(around.std(), 1e-3 * original.std())
+    else:
+        segment = original[start:start + length].copy()
+        level, spread = segment.mean(), max(segment.std(), 0.1 * original.std())
+        if kind == "shapelet":
+            x[start:start + length] = level + strength * spread * _shape(int(rng.integers(0, 3)), length)
+        elif kind == "seasonal":
+            positions = (np.arange(length) * strength) % length
+            x[start:start + length] = np.interp(positions, np.arange(length), segment)
+        else:  # trend
+            x[start:start + length] = segment + sign * strength * original.std() * np.linspace(0, 1, length)
+
+
+def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strength: float | None = None,
+                     context: int = 25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inject ``n`` labelled anomalies of type ``kind`` into a ``(T,)`` or ``(T, D)`` series.
+
+    Parameters
+    ----------
+    kind : ``"global"``, ``"contextual"``, ``"shapelet"``, ``"seasonal"`` or ``"trend"``.
+    length : steps of a pattern anomaly (point anomalies take one step).
+    strength : global/contextual: standard deviations from the mean; shapelet: amplitude relative to
+        the segment's; seasonal: frequency factor; trend: drift at the segment's end in series std.
+    context : half-width of the neighbourhood of a contextual anomaly.
+    seed : the same seed gives the same anomalies.
+
+    Returns
+    -------
+    The new series (same shape, float64) and 0/1 labels per step (1 = injected).
+    """
+    check_choice("kind", kind, TIMESERIES_ANOMALY_TYPES)
+    check_int("n", n, low=1)
+    check_int("length", length, low=2)
+    check_int("context", context, low=1)
+    strength = _DEFAULT_STRENGTH[kind] if strength is None else strength
+    check_float("strength", strength, 0.0, low_closed=False)
+    values, was_1d = _as_series(X)
+    rng = np.random.default_rng(seed)
+    span = 1 if kind in ("global", "contextual") else length
+    starts = _segment_starts(values.shape[0], n, max(span, 2 * context + 1 if kind == "contextual" else span), rng)
+    labels = np.zeros(values.shape[0], dtype=np.int64)
+    original = values.copy()
+    for start in starts:
+        if kind == "contextual":
+            start = start + context  # keep a full neighbourhood on both sides
+        channel = int(rng.integers(0, values.shape[1]))
+        column = values[:, channel].copy()
+        _inject_one(column, original[:, channel], kind, int(start), span, strength, context, rng)
+        values[:, channel] = column
+        labels[start:start + span] = 1
+    return (values[:, 0] if was_1d else values), labels

@@ -1,0 +1,152 @@
+"""Thresholds for streams of scores: SPOT (online POT) and the nonparametric dynamic threshold.
+
+- :class:`SPOT` applies the core Peaks-Over-Threshold rule (:class:`genad.thresholds.POTThreshold`)
+  online, as Siffer et al. (KDD 2017) do: calibrate on the first scores, then update the tail fit
+  with every new peak; alarms are not added to the peaks.
+- :class:`DynamicThreshold` is the nonparametric dynamic threshold of Hundman et al. (KDD 2018),
+  computed on the (smoothed) scores themselves over sliding windows of errors.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from genad.thresholds import POTThreshold, Threshold, _fit_gpd, pot_quantile
+from genad.validation import check_float, check_int
+
+
+class SPOT(Threshold):
+    """Streaming POT: ``fit`` calibrates on reference scores; ``predict`` runs over new scores in
+    order, updating the threshold after each peak, and records it in ``thresholds_``.
+
+    References
+    ----------
+    Siffer, Fouque, Termier, Largouet. "Anomaly Detection in Streams with Extreme Value Theory". KDD 2017.
+    """
+
+    def __init__(self, risk: float = 1e-3, level: float = 0.98):
+        self.initial = POTThreshold(risk=risk, level=level)
+        self.risk, self.level = risk, level
+
+    def fit(self, scores: np.ndarray) -> "SPOT":
+        self.initial.fit(scores)
+        self.t_ = self.initial.initial_threshold_
+        calibration = np.asarray(scores, dtype=np.float64)
+        self.peaks_ = list(calibration[calibration > self.t_] - self.t_)
+        self.n_ = calibration.size
+        self.threshold_ = self.initial.threshold_
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        """Alarms for ``scores`` in arrival order; the state after the last score is kept."""
+        scores = np.asarray(scores, dtype=np.float64).ravel()
+        alarms = np.zeros(scores.size, dtype=np.int64)
+        self.thresholds_ = np.empty(scores.size)
+        for i, score in enumerate(scores):
+            self.thresholds_[i] = self.threshold_
+            if score > self.threshold_:
+                alarms[i] = 1
+                continue
+            self.n_ += 1
+            if score > self.t_:
+                self.peaks_.append(score - self.t_)
+                gamma, sigma = _fit_gpd(np.asarray(self.peaks_))
+                self.threshold_ = pot_quantile(self.t_, gamma, sigma, self.risk, self.n_, len(self.peaks_))
+        return alarms
+
+
+class DynamicThreshold(Threshold):
+    """Nonparametric dynamic threshold (Hundman et al., KDD 2018, section 3.2).
+
+    In each window of ``window`` smoothed errors ``e_s`` (moving by ``step``), candidate thresholds
+    ``eps = mean(e_s) + z * std(e_s)`` for ``z`` in ``z_values`` are scored by
+    ``(dmean / mean + dstd / std) / (#anomalous + #sequences**2)``, where ``dmean``/``dstd`` are the
+    drops of the mean/std when the errors above ``eps`` are removed, and anomalous steps are those
+    above ``eps`` widened by ``buffer`` steps on each side (as in the authors' implementation, which
+    also requires at most 5 sequences and fewer than half the window flagged). The best ``eps``
+    flags the window's sequences. Pruning: the sequences' maxima, sorted, with the largest error
+    outside all sequences appended, are kept down to the last relative drop greater than ``p``.
+    A step is an anomaly when any window flags it. ``threshold_`` (from ``fit``) is the rule's
+    ``eps`` over the whole reference series, for information.
+
+    Defaults follow the paper's implementation: windows of 30 batches of 70 errors (2100) moving by
+    one batch (70), ``z`` from 2.5 to 12 by 0.5, error buffer 100, ``p = 0.13``.
+    """
+
+    def __init__(self, window: int = 2100, step: int = 70,
+                 z_values: tuple[float, ...] = tuple(np.arange(2.5, 12.0, 0.5)), buffer: int = 100,
+                 p: float = 0.13, max_sequences: int = 5):
+        check_int("window", window, low=2)
+        check_int("step", step, low=1)
+        check_int("buffer", buffer, low=0)
+        check_int("max_sequences", max_sequences, low=1)
+        check_float("p", p, 0.0, 1.0)
+        self.window, self.step, self.buffer, self.p = window, step, buffer, p
+        self.z_values, self.max_sequences = np.asarray(z_values, dtype=np.float64), max_sequences
+
+    def fit(self, scores: np.ndarray) -> "DynamicThreshold":
+        self.threshold_ = float(self.best_epsilon(np.asarray(scores, dtype=np.float64)))
+        return self
+
+    def _widened(self, above: np.ndarray) -> np.ndarray:
+        """Steps within ``buffer`` of a step above the threshold."""
+        if self.buffer == 0:
+            return above
+        kernel = np.ones(2 * self.buffer + 1)
+        return np.convolve(above.astype(np.float64), kernel, mode="same") > 0.5
+
+    @staticmethod
+    def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+        return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+    def best_epsilon(self, errors: np.ndarray) -> float:
+        """The threshold maximising the paper's criterion on one window of errors (inf: none found)."""
+        mean, std = errors.mean(), errors.std()
+        best, best_value = np.inf, -np.inf
+        if std == 0 or mean == 0:
+            return best
+        for z in self.z_values:
+            epsilon = mean + z * std
+            above = errors >= epsilon
+            below = errors[~above]
+            if not above.any() or below.size == 0:
+                continue
+            anomalous = self._widened(above)
+            n_sequences = len(self._runs(anomalous)[0])
+            if n_sequences > self.max_sequences or anomalous.sum() >= 0.5 * errors.size:
+                continue
+            value = ((mean - below.mean()) / mean + (std - below.std()) / std) / (anomalous.sum() + n_sequences ** 2)
+            if value >= best_value:
+                best, best_value = epsilon, value
+        return float(best)
+
+    def _flag_window(self, errors: np.ndarray) -> np.ndarray:
+        epsilon = self.best_epsilon(errors)
+        if not np.isfinite(epsilon):
+            return np.zeros(errors.size, dtype=bool)
+        anomalous = self._widened(errors >= epsilon)
+        starts, ends = self._runs(anomalous)
+        maxima = np.array([errors[s:e].max() for s, e in zip(starts, ends)])
+        order = np.argsort(-maxima)
+        rest = errors[~anomalous]
+        sorted_max = np.r_[maxima[order], rest.max() if rest.size else 0.0]
+        drops = (sorted_max[:-1] - sorted_max[1:]) / np.maximum(sorted_max[:-1], 1e-12)
+        keep = np.zeros(len(maxima), dtype=bool)
+        significant = np.flatnonzero(drops > self.p)
+        if significant.size:  # every sequence ranked above the last significant drop stays anomalous
+            keep[order[: significant.max() + 1]] = True
+        flags = np.zeros(errors.size, dtype=bool)
+        for k in np.flatnonzero(keep):
+            flags[starts[k]:ends[k]] = True
+        return flags
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        errors = np.asarray(scores, dtype=np.float64).ravel()
+        flags = np.zeros(errors.size, dtype=bool)
+        last_start = max(errors.size - self.window, 0)
+        starts = list(range(0, last_start + 1, self.step))
+        if starts[-1] != last_start:
+            starts.append(last_start)
+        for start in starts:
+            flags[start:start + self.window] |= self._flag_window(errors[start:start + self.window])
+        return flags.astype(np.int64)

@@ -1,0 +1,95 @@
+"""Sliding windows over a ``(T, D)`` series and the fold-back of window scores to one score per step.
+
+Every time-series detector in genad sees its series through these two functions, so that window
+indexing, the short-series error and the mapping back to time steps exist once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from genad.validation import check_int
+
+
+def window_starts(n_steps: int, length: int, stride: int = 1) -> np.ndarray:
+    """Start index of each window; the last window always ends at the last step (no step is left out)."""
+    check_int("length", length, low=1)
+    check_int("stride", stride, low=1)
+    if n_steps < length:
+        raise ValueError(f"the series has {n_steps} time step(s), fewer than one window of length {length}")
+    starts = np.arange(0, n_steps - length + 1, stride)
+    if starts[-1] != n_steps - length:
+        starts = np.append(starts, n_steps - length)
+    return starts
+
+
+def sliding_windows(X: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
+    """Windows of a ``(T, D)`` series as an ``(N, length, D)`` array (a copy only when stride > 1)."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"a series must be 2-D (T, D), got shape {X.shape}")
+    starts = window_starts(X.shape[0], length, stride)
+    view = np.lib.stride_tricks.sliding_window_view(X, length, axis=0)  # (T-L+1, D, L)
+    return view[starts].transpose(0, 2, 1)
+
+
+def fold_back(scores: np.ndarray, n_steps: int, length: int, stride: int = 1, how: str = "mean") -> np.ndarray:
+    """Per-step values from per-window values.
+
+    ``scores`` is ``(N,)`` (one score per window, spread over the steps it covers), ``(N, length)``
+    (one score per position in each window) or ``(N, length, D)`` (e.g. a reconstructed window);
+    the result is ``(n_steps,)`` or ``(n_steps, D)``. ``how="mean"`` averages every window covering a
+    step; ``how="last"`` takes, for each step, the window covering it at its latest position (the
+    window ending at that step when one exists), as forecasting and OmniAnomaly-style models score
+    the newest point of each window.
+    """
+    starts = window_starts(n_steps, length, stride)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape[0] != starts.size:
+        raise ValueError(f"got {scores.shape[0]} window scores for {starts.size} windows")
+    if scores.ndim == 1:
+        scores = np.repeat(scores[:, None], length, axis=1)
+    if scores.shape[1] != length:
+        raise ValueError(f"window scores must be (N,), (N, {length}) or (N, {length}, D), got {scores.shape}")
+    if how not in ("mean", "last"):
+        raise ValueError(f"how must be 'mean' or 'last', got {how!r}")
+    out = np.zeros((n_steps, *scores.shape[2:]))
+    count = np.zeros(n_steps)
+    for position in range(length):  # starts are distinct, so each assignment below has no duplicates
+        steps = starts + position
+        if how == "mean":
+            out[steps] += scores[:, position]
+            count[steps] += 1
+        else:  # positions run upwards, so each step ends with its largest position: the newest point
+            out[steps] = scores[:, position]
+            count[steps] = 1
+    if how == "mean":
+        out /= count.reshape(-1, *([1] * (out.ndim - 1)))
+    return out
+
+
+def fill_gaps(X: np.ndarray, fill: str | float | None) -> np.ndarray:
+    """Fill NaN gaps of a series: ``None`` raises, ``"ffill"`` carries the last value forward
+    (then back-fills a leading gap), ``"linear"`` interpolates per channel, a number is used as is."""
+    X = np.array(X, dtype=np.float64, copy=True)
+    gaps = np.isnan(X)
+    if not gaps.any():
+        return X
+    if fill is None:
+        raise ValueError(f"the series has {int(gaps.sum())} NaN value(s) (gaps); pass fill='ffill', "
+                         "'linear' or a number to fill them")
+    if isinstance(fill, str):
+        import pandas as pd
+
+        frame = pd.DataFrame(X)
+        if fill == "ffill":
+            frame = frame.ffill().bfill()
+        elif fill == "linear":
+            frame = frame.interpolate(method="linear", limit_direction="both")
+        else:
+            raise ValueError(f"fill must be None, 'ffill', 'linear' or a number, got {fill!r}")
+        X = frame.to_numpy()
+        if np.isnan(X).any():
+            raise ValueError("a channel of the series is entirely NaN; nothing to fill it from")
+        return X
+    X[gaps] = float(fill)
+    return X

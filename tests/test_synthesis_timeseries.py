@@ -1,0 +1,85 @@
+"""Time-series anomaly injection (Lai et al., NeurIPS 2021): each type has its defining property."""
+import numpy as np
+import pytest
+
+from genad.metrics import ranges
+from genad.synthesis import TIMESERIES_ANOMALY_TYPES, inject_anomalies
+
+
+def sine(n=3000, period=50):
+    return np.sin(2 * np.pi * np.arange(n) / period)
+
+
+@pytest.mark.parametrize("kind", TIMESERIES_ANOMALY_TYPES)
+def test_seeded_labelled_and_confined(kind):
+    x = sine()
+    a, labels = inject_anomalies(x, kind, n=3, seed=7)
+    b, _ = inject_anomalies(x, kind, n=3, seed=7)
+    c, _ = inject_anomalies(x, kind, n=3, seed=8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert len(ranges(labels)) == 3
+    np.testing.assert_array_equal(a[labels == 0], x[labels == 0])  # nothing changes outside the labels
+    assert labels.sum() == (3 if kind in ("global", "contextual") else 150)
+
+
+def test_global_point_is_far_from_the_whole_series():
+    x = sine()
+    y, labels = inject_anomalies(x, "global", n=5, strength=4.0, seed=0)
+    deviation = np.abs(y[labels == 1] - x.mean()) / x.std()
+    np.testing.assert_allclose(deviation, 4.0, rtol=1e-9)
+    assert (np.abs(y[labels == 1]) > np.abs(x).max()).all()
+
+
+def test_contextual_point_is_far_from_its_neighbours_but_inside_the_global_range():
+    rng = np.random.default_rng(0)
+    x = np.arange(3000) / 100 + 0.05 * rng.normal(size=3000)
+    y, labels = inject_anomalies(x, "contextual", n=5, strength=3.0, context=25, seed=1)
+    for t in np.flatnonzero(labels):
+        around = np.r_[x[t - 25:t], x[t + 1:t + 26]]
+        assert abs(y[t] - around.mean()) == pytest.approx(3.0 * around.std())
+        assert x.min() < y[t] < x.max()
+
+
+def test_shapelet_keeps_level_and_amplitude_but_changes_shape():
+    x = sine()
+    y, labels = inject_anomalies(x, "shapelet", n=4, length=50, strength=1.0, seed=2)
+    for start, end in ranges(labels):
+        old, new = x[start:end + 1], y[start:end + 1]
+        assert new.mean() == pytest.approx(old.mean(), abs=1e-9)
+        assert new.std() == pytest.approx(old.std(), rel=1e-6)
+        assert abs(np.corrcoef(old, new)[0, 1]) < 0.95
+
+
+def test_seasonal_changes_the_frequency():
+    x = sine(period=50)
+    y, labels = inject_anomalies(x, "seasonal", n=2, length=100, strength=2.0, seed=3)
+    for start, end in ranges(labels):
+        old_peak = np.argmax(np.abs(np.fft.rfft(x[start:end + 1]))[1:]) + 1
+        new_peak = np.argmax(np.abs(np.fft.rfft(y[start:end + 1]))[1:]) + 1
+        assert new_peak == 2 * old_peak
+
+
+def test_trend_adds_a_linear_drift():
+    x = sine()
+    y, labels = inject_anomalies(x, "trend", n=2, length=60, strength=3.0, seed=4)
+    for start, end in ranges(labels):
+        drift = y[start:end + 1] - x[start:end + 1]
+        np.testing.assert_allclose(drift, np.linspace(0, drift[-1], 60), atol=1e-12)
+        assert abs(drift[-1]) == pytest.approx(3.0 * x.std())
+
+
+def test_multivariate_hits_one_channel_per_anomaly():
+    X = np.c_[sine(), sine(period=30)]
+    Y, labels = inject_anomalies(X, "global", n=6, seed=5)
+    changed = Y != X
+    assert changed.any(axis=1).sum() == 6 and (changed.sum(axis=1) <= 1).all()
+
+
+def test_bad_requests_are_named():
+    with pytest.raises(ValueError, match="kind"):
+        inject_anomalies(sine(), "wobble")
+    with pytest.raises(ValueError, match="cannot place"):
+        inject_anomalies(sine(200), "trend", n=10, length=50)
+    with pytest.raises(ValueError, match="NaN"):
+        inject_anomalies(np.r_[sine(100), np.nan], "global")

@@ -1,0 +1,96 @@
+"""Loaders and the time-series bench suites on a tiny fake data folder (no real data needed)."""
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genad.bench.timeseries import build_timeseries_report, make_cells, results_frame, run_suite
+from genad.data import Series, load_nab, load_smd, nab_series, smd_machines
+
+
+def wave(n, seed, dims):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)[:, None]
+    return (0.5 + 0.3 * np.sin(t / (5 + np.arange(dims))) + 0.02 * rng.normal(size=(n, dims))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    smd = root / "smd" / "processed_interfusion"
+    smd.mkdir(parents=True)
+    for k, name in enumerate(["machine-9-1", "machine-9-2"]):
+        test, labels = wave(300, 10 + k, 3), np.zeros(300, dtype=np.float32)
+        test[150:160, 1] += 1.0
+        labels[150:160] = 1.0
+        for part, array in (("train", wave(300, k, 3)), ("test", test), ("test_label", labels)):
+            with open(smd / f"{name}_{part}.pkl", "wb") as handle:
+                pickle.dump(array, handle)
+    nab = root / "nab"
+    (nab / "data" / "fake").mkdir(parents=True)
+    (nab / "labels").mkdir()
+    stamps = pd.date_range("2020-01-01", periods=400, freq="5min")
+    values = wave(400, 3, 1)[:, 0]
+    values[300:310] += 2.0
+    pd.DataFrame({"timestamp": stamps, "value": values}).to_csv(nab / "data" / "fake" / "a.csv", index=False)
+    pd.DataFrame({"timestamp": stamps, "value": values}).to_csv(nab / "data" / "fake" / "none.csv", index=False)
+    windows = {"fake/a.csv": [[str(stamps[295]), str(stamps[315])]], "fake/none.csv": []}
+    (nab / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+    return str(root)
+
+
+def test_loaders(data_dir):
+    assert smd_machines(data_dir) == ["machine-9-1", "machine-9-2"]
+    series = load_smd("machine-9-1", data_dir)
+    assert series.train.shape == (300, 3) and series.labels.sum() == 10
+    assert nab_series(data_dir) == ["fake/a.csv"]  # series without windows are skipped
+    nab = load_nab("fake/a.csv", data_dir)
+    assert nab.train.shape == (60, 1) and nab.test.shape == (340, 1)  # first 15% trains
+    assert nab.labels.sum() == 21 and nab.labels[295 - 60:316 - 60].all()
+    with pytest.raises(ValueError, match="labels"):
+        Series("x", np.zeros((5, 1)), np.zeros((5, 1)), np.zeros(4))
+    with pytest.raises(ValueError, match="unknown NAB"):
+        load_nab("fake/missing.csv", data_dir)
+    with pytest.raises(FileNotFoundError, match="looked in"):
+        smd_machines(str(data_dir) + "/nowhere")
+
+
+def test_suite_runs_resumes_and_reports(data_dir, tmp_path):
+    models = ["dbls_ae?window=8&n_members=2&n_enhancement=40", "win:pyod:IForest?n_estimators=10",
+              "win:ae?epochs=1"]
+    cells = make_cells("smd", models, data_dir=data_dir)
+    results = str(tmp_path / "ts.sqlite")
+    counts = run_suite(cells, results, progress=False)
+    assert counts == {"total": 6, "skipped": 0, "ok": 6, "failed": 0}
+    assert run_suite(cells, results, progress=False)["skipped"] == 6  # resumable: finished cells are skipped
+    frame = results_frame(results)
+    assert frame[["vus_pr", "vus_roc", "auprc", "range_f1", "pa_f1_optimistic"]].notna().all().all()
+    assert frame.vus_pr.between(0, 1).all()
+    document, markdown = build_timeseries_report(results, data_dir)
+    assert document.count("data:image/png;base64,") == 2  # one plot per series
+    assert "VUS-PR" in markdown and "best baseline" in markdown and "optimistic" in markdown
+
+
+def test_unknown_models_fail_before_the_run(data_dir):
+    with pytest.raises(ValueError, match="not a time-series model"):
+        make_cells("smd", ["ae"], data_dir=data_dir)
+    with pytest.raises(ValueError, match="unknown model"):
+        make_cells("smd", ["win:nope"], data_dir=data_dir)
+    with pytest.raises(ValueError, match="suite"):
+        make_cells("nosuch", ["dbls_ae"], data_dir=data_dir)
+
+
+def test_command_line(data_dir, tmp_path, capsys):
+    from genad.cli import main
+
+    results = str(tmp_path / "cli.sqlite")
+    assert main(["bench-ts", "--suite", "nab", "--models", "win:pyod:IForest?n_estimators=5",
+                 "--data-dir", data_dir, "--results", results, "--quiet"]) == 0
+    assert main(["report-ts", results, "--out", str(tmp_path / "r.html"), "--no-plots",
+                 "--markdown", str(tmp_path / "r.md")]) == 0
+    assert "fake/a.csv" in (tmp_path / "r.md").read_text()
+    assert main(["bench-ts", "--suite", "smd", "--models", "nope", "--data-dir", data_dir,
+                 "--results", results]) == 2
+    assert "unknown model" in capsys.readouterr().err

@@ -1,0 +1,39 @@
+"""Thresholds for streams of scores: online POT (SPOT) and the nonparametric dynamic threshold."""
+import numpy as np
+import pytest
+
+from genad.timeseries.thresholds import SPOT, DynamicThreshold
+
+
+def test_spot_flags_extremes_and_adapts_online():
+    rng = np.random.default_rng(0)
+    calibration = rng.exponential(size=5000)
+    spot = SPOT(risk=1e-3).fit(calibration)
+    stream = rng.exponential(size=3000)
+    stream[[500, 2000]] = 40.0
+    alarms = spot.predict(stream)
+    assert alarms[[500, 2000]].all()
+    assert alarms.mean() < 0.01  # about risk-level false alarms on exponential data
+    assert spot.thresholds_.shape == (3000,) and np.ptp(spot.thresholds_) > 0  # updated by new peaks
+    assert spot.thresholds_[0] == pytest.approx(-np.log(1e-3), rel=0.25)  # true 0.999 quantile = 6.9
+
+
+def test_dynamic_threshold_finds_error_bursts_and_prunes_noise():
+    rng = np.random.default_rng(1)
+    errors = np.abs(rng.normal(size=3000)) * 0.1
+    errors[1000:1030] += 2.0  # a burst of large errors
+    flags = DynamicThreshold(window=3000, step=3000, buffer=20).predict(errors)
+    assert flags[1000:1030].all()
+    assert flags[:980].sum() + flags[1050:].sum() == 0  # nothing beyond the burst and its buffer
+
+
+def test_dynamic_threshold_flags_nothing_on_pure_noise_after_pruning():
+    errors = np.abs(np.random.default_rng(2).normal(size=2000))
+    assert DynamicThreshold(window=2000, step=2000).predict(errors).mean() < 0.01
+
+
+def test_bad_threshold_parameters():
+    with pytest.raises(ValueError):
+        DynamicThreshold(window=1)
+    with pytest.raises(ValueError):
+        SPOT(risk=2.0)
