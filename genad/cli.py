@@ -16,7 +16,7 @@ import numpy as np
 import genad
 
 #: Modules that add their own sub-commands (bench, report, stream, ...).
-COMMAND_MODULES: list[str] = ["genad.bench.cli", "genad.bench.timeseries"]
+COMMAND_MODULES: list[str] = ["genad.bench.cli", "genad.bench.timeseries", "genad.streaming.cli"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -35,7 +35,8 @@ def l1_topk(queries: np.ndarray, memory: np.ndarray, k: int, memory_t: np.ndarra
         return dist.topk(k, dim=1, largest=False).values.numpy()
     if memory_t is None:
         memory_t = np.ascontiguousarray(np.asarray(memory, dtype=np.float32).T)
-    return _KERNEL(queries, memory_t, k)
+    kernel = _KERNEL if queries.shape[0] > _QUERY_TILE else _SERIAL_KERNEL  # no thread start-up for one tile
+    return kernel(queries, memory_t, k)
 
 
 def _insert(best, value):
@@ -79,5 +80,6 @@ if numba is not None:
     _prange = numba.prange
     _insert = numba.njit(cache=True)(_insert)
     _KERNEL = numba.njit(cache=True, parallel=True)(_topk_kernel)
+    _SERIAL_KERNEL = numba.njit(cache=True)(_topk_kernel)
 else:  # pragma: no cover
-    _prange, _KERNEL = range, None
+    _prange, _KERNEL, _SERIAL_KERNEL = range, None, None
