@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 import genad
+from genad.training import warm_up_torch
 
 
 def wdbc_one_class_split(seed: int = 0):
@@ -34,6 +35,7 @@ def run_demo(epochs: int | None = None, seed: int = 0) -> list[tuple]:
     from genad.cli import print_table
 
     X_train, X_test, y_test = wdbc_one_class_split(seed)
+    warm_up_torch()  # torch's one-time start-up would otherwise land in the first model's fit time
     print(f"WDBC one-class split: {len(X_train)} benign training rows, {len(X_test)} test rows "
           f"({int(y_test.sum())} malignant), {X_train.shape[1]} features")
     rows = []

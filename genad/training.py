@@ -22,6 +22,23 @@ class DivergenceError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
 
 
+_WARM = False
+
+
+def warm_up_torch() -> None:
+    """Pay torch's one-time start-up costs (seconds) once per process, so no timed fit carries them."""
+    global _WARM
+    if _WARM:
+        return
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 4))
+    optimizer = torch.optim.Adam(net.parameters())
+    net(torch.zeros(16, 4)).pow(2).mean().backward()
+    optimizer.step()
+    with torch.inference_mode():
+        net(torch.zeros(16, 4))
+    _WARM = True
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
     """``"auto"`` picks CUDA when available, else CPU; a CUDA request without a GPU is an error."""
     if device == "auto":

@@ -28,6 +28,7 @@ from genad.bench.datasets import DatasetRef, load_dataset
 from genad.bench.models import ModelSpec, build_model
 from genad.bench.protocol import PROTOCOLS, cap_rows, make_split
 from genad.bench.store import KEY_FIELDS, ResultStore
+from genad.training import warm_up_torch
 
 SUITE = "tabular"
 REAL = "real"  # the anomalies key of cells that keep the dataset's own anomalies
@@ -94,7 +95,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     torch.set_num_threads(max(1, cell.threads))
     try:  # numpy/scipy/sklearn (the PyOD baselines) get the same thread budget as torch
         with threadpool_limits(limits=max(1, cell.threads)):
-            _warm_up_torch()
+            warm_up_torch()
             return _measure(cell)
     finally:
         torch.set_num_threads(threads_before)  # leave an in-process caller's setting as it was
@@ -135,23 +136,6 @@ def _measure(cell: Cell) -> dict[str, Any]:
     return record
 
 
-_WARM = False
-
-
-def _warm_up_torch() -> None:
-    """Pay torch's one-time start-up costs (seconds) once per process, so no cell's fit time carries them."""
-    global _WARM
-    if _WARM:
-        return
-    import torch
-
-    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4))
-    optimizer = torch.optim.Adam(net.parameters())
-    net(torch.zeros(16, 4)).pow(2).mean().backward()
-    optimizer.step()
-    with torch.inference_mode():
-        net(torch.zeros(16, 4))
-    _WARM = True
 
 
 class PeakMemory:

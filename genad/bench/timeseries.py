@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from genad.bench.report import _html_table, _png, markdown_table
-from genad.bench.runner import PeakMemory, _warm_up_torch
+from genad.bench.runner import PeakMemory
+from genad.training import warm_up_torch
 from genad.bench.store import ResultStore, open_existing
 
 SUITES = ("smd", "asd", "nab")
@@ -148,7 +149,7 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
     torch.set_num_threads(max(1, cell.threads))
     try:
         with threadpool_limits(limits=max(1, cell.threads)):
-            _warm_up_torch()
+            warm_up_torch()
             series = load_series(cell.suite, cell.series, cell.data_dir)
             if series.labels.sum() == 0:
                 raise ValueError(f"{cell.series} has no labelled anomaly in its test part")
