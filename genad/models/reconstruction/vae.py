@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
-from genad.base import ReconstructionDetector, hyperparameters
-from genad.nn.vae import GaussianVAE, gaussian_log_likelihood, kl_to_standard_normal, reparameterize
+from genad.base import hyperparameters
+from genad.models.density.base import GaussianLatentDetector
+from genad.nn.vae import gaussian_log_likelihood, kl_to_standard_normal, reparameterize
 from genad.registry import Paper, register
-from genad.training import batched_apply, seeded
-from genad.validation import check_dims, check_int
+from genad.validation import check_int
 
 
 @register(
@@ -18,7 +17,7 @@ from genad.validation import check_dims, check_int
                 "An & Cho", "SNU Data Mining Center, Special Lecture on IE", 2015),
 )
 @hyperparameters
-class VAE(ReconstructionDetector):
+class VAE(GaussianLatentDetector):
     """Variational autoencoder with the reconstruction-probability score (An & Cho, 2015).
 
     A Gaussian encoder ``q(z|x) = N(mu_z(x), sigma_z(x)^2)`` and a Gaussian decoder
@@ -58,20 +57,12 @@ class VAE(ReconstructionDetector):
     Kingma, D. P. and Welling, M. "Auto-Encoding Variational Bayes". ICLR, 2014.
     """
 
-    hidden_dims: tuple[int, ...] = (64, 32)
-    latent_dim: int = 8
     n_samples: int = 10
-    activation: str = "relu"
     epochs: int = 30
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_dims("hidden_dims", self.hidden_dims)
-        check_int("latent_dim", self.latent_dim, low=1)
         check_int("n_samples", self.n_samples, low=1)
-
-    def _build_module(self, n_features: int) -> nn.Module:
-        return GaussianVAE(n_features, tuple(self.hidden_dims), self.latent_dim, self.activation)
 
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         z_mean, z_log_var = self.module_.encoder(batch)
@@ -91,14 +82,3 @@ class VAE(ReconstructionDetector):
 
     def _explain(self, X: np.ndarray) -> np.ndarray:
         return self._apply(self._feature_nll, X)
-
-    def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
-        z_mean, _ = self.module_.encoder(batch)
-        return self.module_.decoder(z_mean)[0]
-
-    def _sample(self, n: int) -> np.ndarray:
-        self.module_.eval()
-        with seeded(self.random_state):
-            z = torch.randn(n, self.latent_dim, device=self.device_)
-            draws = batched_apply(lambda block: reparameterize(*self.module_.decoder(block)), z)
-        return draws.double().cpu().numpy()
