@@ -62,12 +62,6 @@ class ADAE(AdversarialDetector, ReconstructionDetector):
             "discriminator": _autoencoder(n_features, tuple(self.hidden_dims)),
         })
 
-    def _generator_parameters(self):
-        return self.module_["generator"].parameters()
-
-    def _adversary_parameters(self):
-        return self.module_["discriminator"].parameters()
-
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         G, D = self.module_["generator"], self.module_["discriminator"]
         generated = G(batch)

@@ -74,12 +74,6 @@ class AnoGAN(AdversarialDetector):
             "discriminator": Discriminator(n_features, tuple(self.discriminator_dims)),
         })
 
-    def _generator_parameters(self):
-        return self.module_["generator"].parameters()
-
-    def _adversary_parameters(self):
-        return self.module_["discriminator"].parameters()
-
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         G, D = self.module_["generator"], self.module_["discriminator"]
         fake = G(torch.randn(batch.shape[0], self.latent_dim, device=batch.device))

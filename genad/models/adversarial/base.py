@@ -17,9 +17,10 @@ class AdversarialDetector(TorchDetector):
 
     The shared loop (:func:`genad.training.train_module`) optimises the generator's parameters
     with the generator's Adam; a model's ``_loss(batch)`` first calls ``self._adversary_step(loss)``
-    to update the discriminator with its own Adam, then returns the generator's loss. Subclasses
-    say which parameters are the generator's (``_generator_parameters``) and the adversary's
-    (``_adversary_parameters``); ``adam_betas`` is the papers' Adam momentum (DCGAN: 0.5, 0.999).
+    to update the discriminator with its own Adam, then returns the generator's loss. The two sides
+    are ``module_["generator"]`` and ``module_["discriminator"]`` unless a subclass overrides
+    ``_generator_parameters`` / ``_adversary_parameters``; ``adam_betas`` is the papers' Adam
+    momentum (DCGAN: 0.5, 0.999).
     """
 
     adam_betas = (0.5, 0.999)
@@ -31,10 +32,12 @@ class AdversarialDetector(TorchDetector):
                              "loss is not comparable across epochs, so it cannot drive early stopping")
 
     def _generator_parameters(self) -> Iterable[torch.nn.Parameter]:
-        raise NotImplementedError
+        """The generator side; by default ``module_["generator"]``."""
+        return self.module_["generator"].parameters()
 
     def _adversary_parameters(self) -> Iterable[torch.nn.Parameter]:
-        raise NotImplementedError
+        """The discriminator side; by default ``module_["discriminator"]``."""
+        return self.module_["discriminator"].parameters()
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self.device_ = resolve_device(self.device)

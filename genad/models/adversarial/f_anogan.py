@@ -80,9 +80,6 @@ class FAnoGAN(AdversarialDetector):
             "encoder": mlp([n_features, *self.encoder_dims, self.latent_dim], "leaky_relu"),
         })
 
-    def _generator_parameters(self):
-        return self.module_["generator"].parameters()
-
     def _adversary_parameters(self):
         return self.module_["critic"].parameters()
 

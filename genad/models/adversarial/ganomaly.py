@@ -76,9 +76,6 @@ class GANomaly(AdversarialDetector):
     def _generator_parameters(self):
         return [p for name in ("encoder", "decoder", "reencoder") for p in self.module_[name].parameters()]
 
-    def _adversary_parameters(self):
-        return self.module_["discriminator"].parameters()
-
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = self.module_["encoder"](x)
         x_hat = self.module_["decoder"](z)
