@@ -8,7 +8,7 @@ from torch import nn
 from genad.base import TorchDetector, hyperparameters
 from genad.nn.vae import GaussianVAE, gaussian_log_likelihood, reparameterize
 from genad.training import batched_apply, seeded
-from genad.validation import check_dims, check_int
+from genad.validation import check_choice, check_dims, check_int
 
 _CHUNK = 8192  # rows drawn per network pass: bounded memory
 
@@ -33,6 +33,21 @@ class LikelihoodDetector(TorchDetector):
         with seeded(self.random_state), torch.inference_mode():
             draws = [self.module_.sample(min(_CHUNK, n - start)) for start in range(0, n, _CHUNK)]
         return torch.cat(draws).double().cpu().numpy()
+
+
+@hyperparameters
+class FlowDetector(LikelihoodDetector):
+    """The settings the tabular normalizing flows share (MAF's UCI setup: 100-100 units, batch norm)."""
+
+    hidden_dims: tuple[int, ...] = (100, 100)
+    batch_norm: bool = True
+    activation: str = "relu"
+    epochs: int = 30
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_dims("hidden_dims", self.hidden_dims)
+        check_choice("batch_norm", self.batch_norm, (True, False))
 
 
 @hyperparameters

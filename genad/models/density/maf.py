@@ -5,10 +5,10 @@ import torch
 from torch import nn
 
 from genad.base import hyperparameters
-from genad.models.density.base import LikelihoodDetector
+from genad.models.density.base import FlowDetector
 from genad.nn.flows import BatchNormFlow, Flow, MaskedAutoregressive, Reverse, set_population_statistics
 from genad.registry import Paper, register
-from genad.validation import check_choice, check_dims, check_int
+from genad.validation import check_int
 
 
 @register(
@@ -17,7 +17,7 @@ from genad.validation import check_choice, check_dims, check_int
                 "Papamakarios, Pavlakou & Murray", "NeurIPS", 2017),
 )
 @hyperparameters
-class MAF(LikelihoodDetector):
+class MAF(FlowDetector):
     """Masked autoregressive flow (Papamakarios et al., 2017).
 
     Each layer is a Gaussian autoregressive model read as an invertible map:
@@ -54,16 +54,10 @@ class MAF(LikelihoodDetector):
     """
 
     n_layers: int = 5
-    hidden_dims: tuple[int, ...] = (100, 100)
-    batch_norm: bool = True
-    activation: str = "relu"
-    epochs: int = 30
 
     def _check_params(self) -> None:
         super()._check_params()
         check_int("n_layers", self.n_layers, low=1)
-        check_dims("hidden_dims", self.hidden_dims)
-        check_choice("batch_norm", self.batch_norm, (True, False))
 
     def _build_module(self, n_features: int) -> nn.Module:
         layers = []

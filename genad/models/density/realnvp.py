@@ -5,10 +5,10 @@ import torch
 from torch import nn
 
 from genad.base import hyperparameters
-from genad.models.density.base import LikelihoodDetector
+from genad.models.density.base import FlowDetector
 from genad.nn.flows import AffineCoupling, BatchNormFlow, Flow, set_population_statistics
 from genad.registry import Paper, register
-from genad.validation import check_choice, check_dims, check_int
+from genad.validation import check_int
 
 
 @register(
@@ -16,7 +16,7 @@ from genad.validation import check_choice, check_dims, check_int
     paper=Paper("Density estimation using Real NVP", "Dinh, Sohl-Dickstein & Bengio", "ICLR", 2017),
 )
 @hyperparameters
-class RealNVP(LikelihoodDetector):
+class RealNVP(FlowDetector):
     """Real-valued non-volume preserving flow (Dinh et al., 2017).
 
     The density of normal data is modelled as an invertible map ``f`` of a standard normal:
@@ -54,16 +54,10 @@ class RealNVP(LikelihoodDetector):
     """
 
     n_couplings: int = 5
-    hidden_dims: tuple[int, ...] = (100, 100)
-    batch_norm: bool = True
-    activation: str = "relu"
-    epochs: int = 30
 
     def _check_params(self) -> None:
         super()._check_params()
         check_int("n_couplings", self.n_couplings, low=1)
-        check_dims("hidden_dims", self.hidden_dims)
-        check_choice("batch_norm", self.batch_norm, (True, False))
 
     def _build_module(self, n_features: int) -> nn.Module:
         parity = torch.arange(n_features) % 2
