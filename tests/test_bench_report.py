@@ -54,3 +54,12 @@ def test_report_of_a_missing_or_empty_file_is_a_clear_error(tmp_path):
     ResultStore(tmp_path / "empty.sqlite").close()
     with pytest.raises(ValueError, match="no results"):
         write_report(tmp_path / "empty.sqlite", tmp_path / "r.html")
+
+
+def test_target_lines_compare_genad_with_the_best_baseline(tmp_path):
+    from genad.bench.targets import target_lines
+
+    _fill(tmp_path / "r.sqlite")
+    lines = target_lines(tmp_path / "r.sqlite")
+    assert lines[0].startswith("cells: 37 (1 failed); datasets 4; seeds [0, 1]")
+    assert "[one-class] best genad ae 0.8000 vs best PyOD pyod:IForest 0.8000: +0.0000" in lines[1]

@@ -1,0 +1,41 @@
+"""The Benchmark issue's targets, checked on a tabular results file.
+
+``python -m genad.bench.targets results/adbench.sqlite`` prints, per protocol, genad ``ae`` against PyOD's
+AutoEncoder (total fit+score seconds, mean AUROC) and the best genad model against the best PyOD baseline.
+Means are over seeds per dataset, then over the datasets a model has scores for, as in the report.
+"""
+from __future__ import annotations
+
+import sys
+
+from genad.bench.report import load_frame
+
+
+def target_lines(path: str) -> list[str]:
+    """The target checks as printable lines."""
+    frame = load_frame(path)
+    frame = frame[(frame.suite == "tabular") & (frame.anomalies == "real")]
+    ok = frame[frame.status == "ok"]
+    lines = [f"cells: {len(frame)} ({int((frame.status != 'ok').sum())} failed); "
+             f"datasets {frame.dataset.nunique()}; seeds {sorted(int(s) for s in frame.seed.unique())}"]
+    for protocol in sorted(ok.protocol.unique()):
+        rows = ok[ok.protocol == protocol]
+        auroc = rows.groupby(["model", "dataset"]).auroc.mean().groupby("model").mean()
+        seconds = rows.groupby("model").seconds.sum()
+        if {"ae", "pyod:AutoEncoder"} <= set(auroc.index):
+            lines.append(
+                f"[{protocol}] ae: mean AUROC {auroc['ae']:.4f}, fit+score {seconds['ae']:.0f} s; "
+                f"pyod:AutoEncoder: {auroc['pyod:AutoEncoder']:.4f}, {seconds['pyod:AutoEncoder']:.0f} s; "
+                f"time ratio {seconds['ae'] / seconds['pyod:AutoEncoder']:.3f} (target <= 0.2); "
+                f"AUROC diff {auroc['ae'] - auroc['pyod:AutoEncoder']:+.4f} (target >= 0)")
+        is_pyod = auroc.index.str.startswith("pyod:")
+        if is_pyod.any() and (~is_pyod).any():
+            best_genad, best_pyod = auroc[~is_pyod].idxmax(), auroc[is_pyod].idxmax()
+            lines.append(f"[{protocol}] best genad {best_genad} {auroc[best_genad]:.4f} vs best PyOD {best_pyod} "
+                         f"{auroc[best_pyod]:.4f}: {auroc[best_genad] - auroc[best_pyod]:+.4f} "
+                         "(target >= +0.01 in one-class)")
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(target_lines(sys.argv[1])))
