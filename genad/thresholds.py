@@ -84,13 +84,13 @@ class POTThreshold(Threshold):
         self.initial_threshold_ = float(np.quantile(scores, self.level))
         excesses = scores[scores > self.initial_threshold_] - self.initial_threshold_
         self.n_, self.n_peaks_ = scores.size, excesses.size
-        self.gamma_, self.sigma_ = _fit_gpd(excesses)
+        self.gamma_, self.sigma_ = fit_gpd(excesses)
         self.threshold_ = pot_quantile(self.initial_threshold_, self.gamma_, self.sigma_,
                                        self.risk, self.n_, self.n_peaks_)
         return self
 
 
-def _fit_gpd(excesses: np.ndarray) -> tuple[float, float]:
+def fit_gpd(excesses: np.ndarray) -> tuple[float, float]:
     """Shape and scale of a GPD on positive excesses (location fixed at 0)."""
     if excesses.size < 3 or np.ptp(excesses) == 0:
         # Too few distinct peaks for a fit: fall back to an exponential tail with the mean excess.

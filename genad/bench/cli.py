@@ -8,13 +8,13 @@ import time
 from genad.bench.models import DEFAULT_BASELINES
 
 
-def _comma_list(text: str) -> list[str]:
+def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _seeds(text: str) -> list[int]:
+def parse_seeds(text: str) -> list[int]:
     try:
-        return [int(part) for part in _comma_list(text)]
+        return [int(part) for part in comma_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
 
@@ -62,10 +62,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--models", nargs="+", required=True,
                    help="e.g. ae 'ae?epochs=5' pyod:IForest; genad:all = every tabular genad model, "
                         "pyod:baselines = the PyOD baselines above")
-    p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="comma-separated (default 0,1,2)")
-    p.add_argument("--protocols", type=_comma_list, default=["unsupervised", "one-class"],
+    p.add_argument("--seeds", type=parse_seeds, default=[0, 1, 2], help="comma-separated (default 0,1,2)")
+    p.add_argument("--protocols", type=comma_list, default=["unsupervised", "one-class"],
                    help="comma-separated: unsupervised, one-class (default both)")
-    p.add_argument("--anomalies", type=_comma_list, default=["real"],
+    p.add_argument("--anomalies", type=comma_list, default=["real"],
                    help="real (default) or synthetic types, comma-separated: local, global, dependency, clustered")
     p.add_argument("--results", default="results/bench.sqlite", help="SQLite results file (created or resumed)")
     p.add_argument("--data-dir", default=None, help="folder with adbench_classical/ (default: $GENAD_DATA, "

@@ -73,7 +73,7 @@ def _groups(frame: pd.DataFrame):
 
 
 # --- figures ---------------------------------------------------------------------------------------
-def _png(fig) -> str:
+def png_data_uri(fig) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -94,7 +94,7 @@ def box_plot(table: pd.DataFrame, title: str) -> str:
     ax.set_xticks(range(1, len(order) + 1), list(order), rotation=30, ha="right")
     ax.set_ylabel("AUROC per dataset (mean over seeds)")
     ax.set_title(title)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def runtime_scatter(board: pd.DataFrame, title: str) -> str:
@@ -112,7 +112,7 @@ def runtime_scatter(board: pd.DataFrame, title: str) -> str:
     ax.set_xlabel("total fit + score seconds (all datasets and seeds)")
     ax.set_ylabel("mean AUROC")
     ax.set_title(f"{title} (blue: genad, orange: PyOD)")
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 # --- output ----------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _html_table(frame: pd.DataFrame) -> str:
+def html_table(frame: pd.DataFrame) -> str:
     return frame.to_html(float_format=lambda v: _fmt(v), na_rep="", border=0, classes="t")
 
 
@@ -147,10 +147,10 @@ def build_report(frame: pd.DataFrame, source: str, tie: float = 0.005) -> tuple[
         board = leaderboard(cells, tie)
         table = per_dataset(cells[cells.status == "ok"])
         datasets = table.pivot(index="dataset", columns="model", values="auroc")
-        parts.append(f"<h2>{html.escape(title)}</h2><h3>Leaderboard</h3>{_html_table(board)}")
+        parts.append(f"<h2>{html.escape(title)}</h2><h3>Leaderboard</h3>{html_table(board)}")
         parts.append(f'<img alt="box plot" src="data:image/png;base64,{box_plot(table, title)}">')
         parts.append(f'<img alt="runtime vs AUROC" src="data:image/png;base64,{runtime_scatter(board, title)}">')
-        parts.append(f"<h3>AUROC per dataset</h3>{_html_table(datasets)}")
+        parts.append(f"<h3>AUROC per dataset</h3>{html_table(datasets)}")
         md += [f"\n### {title}\n", markdown_table(board), f"\nAUROC per dataset ({title}):\n",
                markdown_table(datasets)]
     failed = frame[frame.status == "failed"]

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from genad.bench.report import _html_table, _png, markdown_table
+from genad.bench.report import html_table, png_data_uri, markdown_table
 from genad.bench.runner import PeakMemory
 from genad.training import warm_up_torch
 from genad.bench.store import ResultStore, open_existing
@@ -291,7 +291,7 @@ def series_plot(series, scores_by_model: dict[str, list[float]], title: str) -> 
         ax.set_ylabel(model, rotation=0, ha="right", fontsize=7)
         ax.set_yticks([])
     fig.tight_layout()
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def build_timeseries_report(results: str | Path, data_dir: str | None = None,
@@ -309,8 +309,8 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
         board = suite_leaderboard(cells)
         check = target_check(board)
         per_series = cells[cells.status == "ok"].pivot_table(index="dataset", columns="model", values="vus_pr")
-        parts.append(f"<h2>{suite}</h2><p>{html.escape(check)}</p>{_html_table(board)}"
-                     f"<h3>VUS-PR per series</h3>{_html_table(per_series)}")
+        parts.append(f"<h2>{suite}</h2><p>{html.escape(check)}</p>{html_table(board)}"
+                     f"<h3>VUS-PR per series</h3>{html_table(per_series)}")
         md += [f"\n### {suite}\n", markdown_table(board), f"\n{check}\n", f"\nVUS-PR per series ({suite}):\n",
                markdown_table(per_series)]
         if plots:
@@ -348,15 +348,15 @@ def cmd_report_ts(args) -> int:
 
 def add_commands(subparsers) -> None:
     """Add ``bench-ts`` and ``report-ts`` to the ``genad`` command line."""
-    from genad.bench.cli import _comma_list, _seeds
+    from genad.bench.cli import comma_list, parse_seeds
 
     p = subparsers.add_parser("bench-ts", help="run a time-series suite (smd, asd, nab) into a results file")
     p.add_argument("--suite", required=True, choices=SUITES)
     p.add_argument("--models", nargs="+", default=list(GENAD_MODELS + BASELINES),
                    help="time-series models and windowed baselines (default: the four genad models and "
                         f"{' '.join(BASELINES)})")
-    p.add_argument("--series", type=_comma_list, default=None, help="only these series (comma-separated)")
-    p.add_argument("--seeds", type=_seeds, default=[0])
+    p.add_argument("--series", type=comma_list, default=None, help="only these series (comma-separated)")
+    p.add_argument("--seeds", type=parse_seeds, default=[0])
     p.add_argument("--results", default="results/timeseries.sqlite")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--jobs", type=int, default=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genad.thresholds import POTThreshold, Threshold, _fit_gpd, pot_quantile
+from genad.thresholds import POTThreshold, Threshold, fit_gpd, pot_quantile
 from genad.validation import check_float, check_int
 
 
@@ -49,7 +49,7 @@ class SPOT(Threshold):
             self.n_ += 1
             if score > self.t_:
                 self.peaks_.append(score - self.t_)
-                gamma, sigma = _fit_gpd(np.asarray(self.peaks_))
+                gamma, sigma = fit_gpd(np.asarray(self.peaks_))
                 self.threshold_ = pot_quantile(self.t_, gamma, sigma, self.risk, self.n_, len(self.peaks_))
         return alarms
 
