@@ -158,12 +158,16 @@ def build_report(frame: pd.DataFrame, source: str, tie: float = 0.005) -> tuple[
         errors = failed[["dataset", "model", "seed", "protocol", "anomalies"]].assign(
             error=failed.error.str.split("\n").str[0])
         parts.append(f"<h2>Failed cells</h2>{errors.to_html(index=False, border=0, classes='t')}")
-    style = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table.t{border-collapse:collapse;"
-             "font-size:13px}table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-             "img{max-width:48%;margin:1em 1% 0 0}</style>")
-    document = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>genad benchmark</title>{style}</head>"
-                f"<body>{''.join(parts)}</body></html>")
-    return document, "\n".join(md) + "\n"
+    return html_document("genad benchmark", parts, image_css="max-width:48%;margin:1em 1% 0 0"), "\n".join(md) + "\n"
+
+
+def html_document(title: str, parts: list[str], image_css: str) -> str:
+    """One self-contained HTML page: the report's style, then ``parts`` in order."""
+    style = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;"
+             "font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+             f"img{{{image_css}}}</style>")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{style}</head>"
+            f"<body>{''.join(parts)}</body></html>")
 
 
 def write_report(results: str | Path, out: str | Path, markdown: str | Path | None = None,

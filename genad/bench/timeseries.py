@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from genad.bench.report import html_table, png_data_uri, markdown_table
+from genad.bench.report import html_document, html_table, markdown_table, png_data_uri
 from genad.bench.runner import PeakMemory
 from genad.training import warm_up_torch
 from genad.bench.store import ResultStore, open_existing
@@ -318,11 +318,7 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                 scores = {row.model: row.plot_scores for row in group.itertuples() if row.seed == group.seed.min()}
                 image = series_plot(load_series(suite, name, data_dir), scores, f"{suite}: {name}")
                 parts.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{image}">')
-    style = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;"
-             "font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-             "img{max-width:100%;margin:0.5em 0}</style>")
-    document = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>genad time-series benchmark</title>"
-                f"{style}</head><body>{''.join(parts)}</body></html>")
+    document = html_document("genad time-series benchmark", parts, image_css="max-width:100%;margin:0.5em 0")
     return document, "\n".join(md) + "\n"
 
 
