@@ -7,10 +7,15 @@ recorded in the result and the run goes on.
 
 Peak memory: a thread samples the process's resident set size (RSS) every 5 ms while the model fits and
 scores; ``peak_memory_mb`` is the highest sample minus the RSS just before the model was built (the data
-already loaded), i.e. the extra memory the model needed. Its resolution is the sampling period.
+already loaded), i.e. the extra memory the model needed. Its resolution is the sampling period. A worker
+process runs many cells, and the C allocator keeps memory that earlier cells freed, so a later cell would reuse
+it without any RSS growth; before each measurement the free memory is therefore handed back to the operating
+system (glibc's ``malloc_trim``), which makes every cell start from the same footing.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import hashlib
 import os
 import platform
@@ -146,6 +151,7 @@ class PeakMemory:
         self.peak_mb = 0.0
 
     def __enter__(self) -> "PeakMemory":
+        _return_free_memory()
         self._base = self._peak = _rss_bytes()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -161,6 +167,25 @@ class PeakMemory:
         self._thread.join()
         self._peak = max(self._peak, _rss_bytes())
         self.peak_mb = (self._peak - self._base) / 2**20
+
+
+def _return_free_memory() -> None:
+    """Collect garbage and give the allocator's free pages back to the OS, where glibc allows it."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # missing on musl and non-Linux systems
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_glibc()
 
 
 def _rss_bytes() -> int:
