@@ -10,7 +10,8 @@ from scipy import stats
 import genad
 from genad.data import read_table
 from genad.thresholds import ContaminationThreshold, FPRThreshold, POTThreshold, make_threshold
-from genad.training import DivergenceError, resolve_device, seeded, train_module
+from genad.nn import Dropout
+from genad.training import DivergenceError, adam, resolve_device, seeded, train_module
 
 
 # --- thresholds -----------------------------------------------------------------------------------
@@ -192,3 +193,36 @@ def test_a_one_row_last_batch_is_folded_into_the_previous_one(planted):
     det = genad.create("ae", epochs=1, batch_size=len(X_train) - 1, batch_norm=True, random_state=0)
     det.fit(X_train)  # would fail inside batch norm on a one-row batch
     assert np.isfinite(det.decision_scores_).all()
+
+
+def test_dropout_drops_at_rate_p_keeps_the_mean_and_is_seeded():
+    with seeded(0):
+        layer = Dropout(0.2)
+    x = torch.ones(400, 500, requires_grad=True)
+    y = layer(x)
+    kept = y != 0
+    assert abs(1 - kept.float().mean().item() - 0.2) < 0.005  # drop rate p
+    assert abs(y.mean().item() - 1.0) < 0.01  # inverted dropout keeps the expectation
+    y.sum().backward()
+    assert torch.equal(x.grad != 0, kept)  # gradients flow through kept units only
+    with seeded(0):
+        again = Dropout(0.2)
+    assert torch.equal(again(torch.ones(400, 500)), y.detach())  # same seed, same masks
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    with pytest.raises(ValueError, match="dropout rate"):
+        Dropout(1.0)
+
+
+def test_adam_is_fused_on_cpu_and_trains():
+    net = torch.nn.Linear(3, 1)
+    optimizer = adam(net.parameters(), lr=0.1)
+    assert optimizer.defaults["fused"]
+    x = torch.randn(64, 3)
+    target = x @ torch.tensor([1.0, -2.0, 0.5]) + 1
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss = (net(x).squeeze(1) - target).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 1e-3

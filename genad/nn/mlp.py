@@ -5,6 +5,8 @@ from typing import Sequence
 
 from torch import nn
 
+from genad.nn.dropout import Dropout
+
 _ACTIVATIONS = {
     "relu": nn.ReLU,
     "leaky_relu": lambda: nn.LeakyReLU(0.2),
@@ -38,7 +40,7 @@ def mlp(dims: Sequence[int], activation_name: str = "relu", *, final_activation:
                 layers.append(nn.BatchNorm1d(d_out))
             layers.append(activation(activation_name))
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
         elif final_activation is not None:
             layers.append(activation(final_activation))
     return nn.Sequential(*layers)

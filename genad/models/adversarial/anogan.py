@@ -10,7 +10,7 @@ from genad.base import hyperparameters
 from genad.models.adversarial.base import AdversarialDetector
 from genad.nn.gan import Discriminator, generator
 from genad.registry import Paper, register
-from genad.training import seeded
+from genad.training import adam, seeded
 from genad.validation import check_dims, check_float, check_int
 
 
@@ -94,7 +94,7 @@ class AnoGAN(AdversarialDetector):
     def _search_latent(self, x: torch.Tensor, n_steps: int) -> torch.Tensor:
         """Gradient descent on ``z`` from a random start, all rows at once; returns the final codes."""
         z = torch.randn(x.shape[0], self.latent_dim, device=x.device, requires_grad=True)
-        optimizer = torch.optim.Adam([z], lr=self.search_lr)
+        optimizer = adam([z], lr=self.search_lr)
         x_features = self.module_["discriminator"].features(x).detach()
         for _ in range(n_steps):
             loss = self._mapping_loss(x, z, x_features)[0].sum()

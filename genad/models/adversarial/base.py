@@ -8,7 +8,7 @@ import torch
 
 from genad.base import TorchDetector, hyperparameters
 from genad.nn.gan import adversary_step
-from genad.training import resolve_device, seeded
+from genad.training import adam, resolve_device, seeded
 
 
 @hyperparameters
@@ -54,7 +54,7 @@ class AdversarialDetector(TorchDetector):
         return self._train(data, generator, optimizer=self._adam(params), parameters=params)
 
     def _adam(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Adam:
-        return torch.optim.Adam(list(params), lr=self.lr, betas=self.adam_betas, weight_decay=self.weight_decay)
+        return adam(params, lr=self.lr, betas=self.adam_betas, weight_decay=self.weight_decay)
 
     def _adversary_step(self, loss: torch.Tensor) -> None:
         adversary_step(self._adversary_optimizer, loss)

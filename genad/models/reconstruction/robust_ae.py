@@ -10,7 +10,7 @@ from torch import nn
 from genad.base import ReconstructionDetector, hyperparameters
 from genad.nn import mlp
 from genad.registry import Paper, register
-from genad.training import batched_apply, resolve_device, seeded
+from genad.training import adam, batched_apply, resolve_device, seeded
 from genad.validation import check_dims, check_float, check_int
 
 
@@ -99,7 +99,7 @@ class RobustAutoEncoder(ReconstructionDetector):
         self.history_ = {"loss": [], "val_loss": [], "outlier_rows": []}
         with seeded(self.random_state) as generator:
             self.module_ = self._build_module(X.shape[1]).to(self.device_)
-            optimizer = torch.optim.Adam(self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            optimizer = adam(self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             for _ in range(self.n_rounds):
                 L = data - S
                 round_history = self._train(L, generator, optimizer=optimizer)
