@@ -25,10 +25,17 @@ class AutoEncoder(ReconstructionDetector):
     learned low-dimensional structure of normal data cannot explain.
 
     The paper uses one sigmoid hidden layer trained by plain gradient descent; genad's default is
-    a deeper ReLU stack with batch normalisation, trained with Adam on large batches (faster on CPU,
-    same objective and score). The defaults were chosen once, on eight ADBench development datasets
-    (cardio, mammography, satimage-2, thyroid, ionosphere, annthyroid, pendigits, spambase; one-class,
-    seed 0), and are used unchanged everywhere.
+    a deeper ReLU stack (64-32, mirrored) with batch normalisation and dropout 0.2, trained with Adam
+    on large batches (faster on CPU, same objective and score). Dropout matters most when the
+    training rows hold anomalies: it keeps the network from learning to copy them.
+
+    How the defaults were chosen: once, on eight ADBench development datasets (cardio, mammography,
+    satimage-2, thyroid, ionosphere, annthyroid, pendigits, spambase; seeds 0 and 1, both protocols).
+    Eight settings were compared there: without dropout, 50 and 25 epochs of batch 512 (lr 3e-3);
+    with dropout 0.2, 50, 30 and 25 epochs of batch 512, 20 and 15 of batch 256, and 20 epochs of
+    batch 1024 at ``lr=5e-3``. The last was the fastest and also had the highest mean AUROC in both
+    protocols (one-class 0.937, unsupervised 0.830; PyOD's AutoEncoder: 0.929, 0.815). The defaults
+    are used unchanged everywhere.
 
     Parameters
     ----------
@@ -46,11 +53,11 @@ class AutoEncoder(ReconstructionDetector):
 
     hidden_dims: tuple[int, ...] = (64, 32)
     activation: str = "relu"
-    dropout: float = 0.0
+    dropout: float = 0.2
     batch_norm: bool = True
-    epochs: int = 50
-    batch_size: int = 512
-    lr: float = 3e-3
+    epochs: int = 20
+    batch_size: int = 1024
+    lr: float = 5e-3
 
     def _check_params(self) -> None:
         super()._check_params()
