@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 import genad
 from genad.bench.streams import cut_stream, window_aurocs
 from genad.models.streaming import METER, MemStream
+from genad.models.streaming.memstream import PAPER_SETTING, main_mode
 from genad.nn.knn import l1_topk
 from stream_data import drifting_stream
 
@@ -26,7 +27,7 @@ def test_registered_as_streaming_models():
 
 def test_memstream_ranks_spikes_above_the_drifting_normal(stream):
     X, y = stream
-    det = MemStream(random_state=0, memory_size=64, epochs=5, beta=1.0)
+    det = MemStream(random_state=0, memory_size=64, epochs=5, beta=1.0, **PAPER_SETTING)
     scores = det.process(X)
     assert roc_auc_score(y, scores) >= 0.9
     assert det.n_updates_ > 64  # the FIFO memory follows the drift beyond the warm-up replay
@@ -35,15 +36,16 @@ def test_memstream_ranks_spikes_above_the_drifting_normal(stream):
 def test_memstream_without_updates_loses_the_drift(stream):
     """beta = 0 freezes the memory: once the stream has drifted, normal records look anomalous."""
     X, y = stream
-    tracking = MemStream(random_state=0, memory_size=64, epochs=5, beta=1.0).process(X)
-    frozen = MemStream(random_state=0, memory_size=64, epochs=5, beta=0.0).process(X)
+    tracking = MemStream(random_state=0, memory_size=64, epochs=5, beta=1.0, **PAPER_SETTING).process(X)
+    frozen = MemStream(random_state=0, memory_size=64, epochs=5, beta=0.0, **PAPER_SETTING).process(X)
     after = np.arange(len(X)) >= 750
     assert roc_auc_score(y[after], tracking[after]) > roc_auc_score(y[after], frozen[after]) + 0.05
 
 
 def test_memstream_score_is_discounted_knn_distance(stream):
     X, _ = stream
-    det = MemStream(random_state=0, memory_size=32, epochs=2, k=3, gamma=0.5, beta=0.0).warm_up(X[:32])
+    det = MemStream(random_state=0, memory_size=32, epochs=2, k=3, gamma=0.5, beta=0.0,
+                    **PAPER_SETTING).warm_up(X[:32])
     z = det._encode(X[40:41], det.mean_, det.std_)
     d = np.sort(np.abs(det.memory_ - z).sum(1))[:3]
     expected = (d * [1, 0.5, 0.25]).sum() / 1.75
@@ -61,9 +63,74 @@ def test_trimmed_warm_up_drops_contamination(stream):
     X, _ = stream
     scattered = np.random.default_rng(1).normal(size=(16, X.shape[1])) * 3 + 8.0
     warm = np.concatenate([X[:48], scattered]).astype(np.float32)  # a quarter of the window: sparse outliers
-    det = MemStream(random_state=0, memory_size=64, epochs=5, trim=0.25).warm_up(warm)
+    det = MemStream(random_state=0, memory_size=64, epochs=5, warm_up_mode="trimmed", trim=0.25).warm_up(warm)
     assert len(det.mem_data_) == 48
     assert (det.mem_data_ < 6).all()
+
+
+def _flooded_window(seed: int = 0):
+    """A warm-up window of 600 spread-out normal rows and a flood of 400 near-identical attack rows
+    in small tight groups (like NSL-KDD's neptune records), interleaved; then a stream of both."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(3, 8))
+    centres = rng.normal(size=(20, 8)) * 1.5 + 6.0  # 20 groups of near-duplicates
+
+    def normal(n):
+        return rng.normal(size=(n, 3)) @ mixing + 0.1 * rng.normal(size=(n, 8))
+
+    def flood(n):
+        return centres[rng.integers(0, 20, n)] + 0.01 * rng.normal(size=(n, 8))
+
+    window = np.concatenate([normal(600), flood(400)])
+    is_flood = np.r_[np.zeros(600, bool), np.ones(400, bool)]
+    order = rng.permutation(len(window))
+    stream = np.concatenate([normal(1000), flood(1000)])
+    labels = np.r_[np.zeros(1000), np.ones(1000)]
+    return window[order].astype(np.float32), is_flood[order], stream.astype(np.float32), labels
+
+
+def test_main_mode_is_the_largest_mutual_knn_component():
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(60, 2))
+    small = rng.normal(size=(40, 2)) * 0.01 + 20.0  # denser but smaller, and far away
+    keep = main_mode(np.concatenate([big, small]).astype(np.float32), k=5)
+    assert set(keep) <= set(range(60)) and len(keep) >= 50
+
+
+def test_a_flood_of_near_duplicates_in_the_warm_up_does_not_take_over_the_memory():
+    window, is_flood, stream, y = _flooded_window()
+    label_free = MemStream(random_state=0, memory_size=len(window), epochs=50).warm_up(window)
+    paper = MemStream(random_state=0, memory_size=len(window), epochs=50, beta=0.1, **PAPER_SETTING).warm_up(window)
+    in_memory = {tuple(row) for row in label_free.mem_data_}
+    flooded = sum(tuple(row) in in_memory for row in window[is_flood])
+    assert flooded <= 0.02 * is_flood.sum()  # the paper's warm-up keeps all 400
+    assert len(label_free.mem_data_) >= 0.8 * (~is_flood).sum()
+    assert roc_auc_score(y, label_free.process(stream)) >= 0.95
+    assert roc_auc_score(y, paper.process(stream)) < 0.8
+
+
+def test_near_duplicates_do_not_take_memory_slots():
+    """A long run of one repeated record leaves the memory as it was (duplicate-aware admission)."""
+    X, _ = drifting_stream(n=300)
+    det = MemStream(random_state=0, memory_size=64, epochs=5).warm_up(X[:64])
+    before = det.mem_data_.copy()
+    det.process(np.repeat(det.mem_data_[:1], 500, axis=0))
+    assert det.n_updates_ == 0 and np.array_equal(det.mem_data_, before)
+
+
+def test_label_free_threshold_and_score_scale_come_from_the_memory():
+    X, _ = drifting_stream(n=300)
+    det = MemStream(random_state=0, memory_size=64, epochs=5).warm_up(X[:64])
+    own, nearest = det._own_knn_scores()
+    errors = det._recon_errors(det.mem_data_)
+    assert det.err_factor_ == pytest.approx(np.median(own) / np.median(errors))
+    assert det.beta_ == pytest.approx(np.quantile(own + det.err_factor_ * errors, 0.5))
+    assert det.dup_eps_ == pytest.approx(np.quantile(nearest, 0.1))
+    z = det._encode(X[100:101], det.mean_, det.std_)
+    xs = torch.as_tensor((X[100:101] - det.mean_) / det.std_, dtype=torch.float32)
+    error = (det.decoder_(det.encoder_(xs)) - xs).abs().mean().item()
+    expected = np.sort(np.abs(det.memory_ - z).sum(1))[0] + det.err_factor_ * error
+    assert det.score_one(X[100]) == pytest.approx(expected, rel=1e-4)
 
 
 def test_meter_ranks_spikes_and_adapts(stream):

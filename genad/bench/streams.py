@@ -8,9 +8,10 @@ windows (windows holding one class only are skipped), records per second of the 
 
 Models: ``memstream`` (label-free: warms up on the first records whatever they are), ``meter``
 (label-free too), ``memstream-paper`` (the paper's setting: per-dataset preset and warm-up on the
-first ``memory_size`` *normal* records, chosen by label, as the reference code does; reported for
-comparison with the paper, not a label-free result), and the baselines ``hst`` (river's
-HalfSpaceTrees after an online min-max scaler), ``xstream`` and ``rshash`` (PySAD, when installed).
+first ``memory_size`` *normal* records, chosen by label, as the reference code does, and beta 0.1
+where the paper has no preset; reported for comparison with the paper, not a label-free result),
+and the baselines ``hst`` (river's HalfSpaceTrees after an online min-max scaler), ``xstream`` and
+``rshash`` (PySAD, when installed).
 
 Streams longer than ``max_records`` are cut to a contiguous stretch of that length: their head, or,
 when the head holds no anomaly (http), the stretch that starts ``max_records // 2`` records before
@@ -72,10 +73,10 @@ def _memstream(X, y, seed):
 
 
 def _memstream_paper(X, y, seed, dataset):
-    from genad.models.streaming.memstream import PRESETS, MemStream
+    from genad.models.streaming.memstream import PAPER_SETTING, PRESETS, MemStream
 
-    params = dict(PRESETS.get(dataset, {"memory_size": warm_up_size(len(X))}))
-    det = MemStream(random_state=seed, warm_up_mode="first", **params)
+    params = dict(PRESETS.get(dataset, {"beta": 0.1, "memory_size": warm_up_size(len(X))}))
+    det = MemStream(random_state=seed, **PAPER_SETTING, **params)
     return _genad_runner(det, X[y == 0][:det.memory_size]), det
 
 
