@@ -139,6 +139,31 @@ def test_dbls_progressive_augmentation_and_sparse_features():
     assert (weights[2:].abs() < 1e-6).float().mean() > 0.8  # irrelevant inputs get zero weight
 
 
+def test_dbls_window_score_with_channel_normalisation(data):
+    from genad.timeseries.windows import fold_back
+
+    train, test, _ = data
+    params = dict(FAST["dbls_ae"], score_stride=1)
+    det = genad.create("dbls_ae", random_state=0, **params).fit(train)
+    assert det.channel_scale_.shape == (train.shape[1],) and (det.channel_scale_ > 0).all()
+    errors = det._channel_errors(test, 1) / det.channel_scale_  # (N, window, D)
+    window = det.window
+    np.testing.assert_allclose(det.decision_function(test),
+                               fold_back(errors.sum((1, 2)), len(test), window, 1, "mean"), rtol=1e-6)
+    step = genad.create("dbls_ae", random_state=0, score_by="step", normalise=False, **params).fit(train)
+    np.testing.assert_allclose(step.decision_function(test),
+                               fold_back(step._channel_errors(test, 1).sum(-1), len(test), window, 1, "mean"),
+                               rtol=1e-6)
+    # the window score spreads one spike over the 2 * window - 1 steps whose windows contain it
+    spiked = test.copy()
+    spiked[100, 0] += 20.0
+    lift = det.decision_function(spiked) - det.decision_function(test)
+    assert np.argmax(lift) in range(100 - window + 1, 100 + window)
+    assert (lift[100 - window + 1:100 + window] > 0).all() and np.allclose(lift[:100 - window + 1], 0)
+    with pytest.raises(ValueError, match="score_by"):
+        genad.create("dbls_ae", score_by="max").fit(train)
+
+
 def test_omni_planar_flow_log_determinant_matches_autograd():
     from genad.models.timeseries.omni_anomaly import PlanarFlow
 

@@ -7,7 +7,7 @@ import torch
 from genad.base import hyperparameters
 from genad.registry import Paper, register
 from genad.timeseries.base import SeriesDetector
-from genad.validation import check_float, check_int
+from genad.validation import check_choice, check_float, check_int
 
 
 def sparse_autoencoder_weights(features: torch.Tensor, target: torch.Tensor, lam: float = 1e-3,
@@ -122,8 +122,11 @@ class DBLSAE(SeriesDetector):
     (ridge-regularised pseudo-inverse). No gradient descent is involved. Members differ in their
     random nodes and in their corruption: progressive anomaly augmentation gives member ``k`` (of
     ``M``) synthetic anomalies in a growing share of its training windows with growing magnitude, so
-    later members learn to map ever stronger anomalies back to normal. The score of a step is the
-    ensemble-mean squared reconstruction error, averaged over the windows covering it.
+    later members learn to map ever stronger anomalies back to normal. A window's score is its
+    ensemble-mean squared reconstruction error summed over the window's steps and channels, each
+    channel's error divided by that channel's mean error on the training windows (``normalise``);
+    the score of a step is the mean score of the windows covering it (the BLS autoencoder maps a
+    whole flattened window to its reconstruction, so the window is its natural unit of score).
 
     The paper's full text was not available here; the description in genad's issue (broad-learning
     feature and enhancement nodes with closed-form output weights as the denoising AE, an ensemble of
@@ -132,8 +135,21 @@ class DBLSAE(SeriesDetector):
     spikes/level shifts on one random channel, share ``augment_share * k / (M - 1)`` and magnitude
     ``augment_magnitude * k / (M - 1)`` for member ``k``; ensemble mean (not median) of the errors;
     BLS's sparse fine-tuning with lasso weight 1e-3 and 50 ADMM iterations; enhancement shrinkage
-    0.8; ridge ``lam = 1e-2``; windows of 16 steps, training and scored windows every 4 steps (each step
-    is scored by the 4 windows covering it); float32 products with float64 solves.
+    0.8; ridge ``lam = 1e-2``; windows of 16 steps, training windows every 4 steps, every window
+    scored (``score_stride=1``, each step scored by the 16 windows covering it); float32 products
+    with float64 solves.
+
+    How the score was chosen (no benchmark test labels were used): on development data made from
+    each SMD machine's *training* split only (fit on its first 70%; into the last 30%, labelled
+    anomalies injected with :func:`genad.synthesis.inject_anomalies` -- global and contextual points,
+    shapelet, seasonal and trend segments of 15, 50 and 120 steps, on one channel or on five channels
+    at once), mean VUS-PR over the 6 machines was 0.361 for the earlier per-step score (each step's
+    own error, mean over 4 windows), 0.377 window score without normalisation, 0.398 per-step with
+    normalisation and 0.422 window score with normalisation (this default); window length 32
+    instead of 16 was worse for every score. Per-channel normalisation stops the channels that are
+    hard to reconstruct everywhere (noisy ones) from drowning errors on channels that are normally
+    reconstructed well; the window score spreads a step's evidence over its neighbours, which suits
+    anomalies that last many steps.
 
     Parameters
     ----------
@@ -144,6 +160,9 @@ class DBLSAE(SeriesDetector):
     augment_share, augment_magnitude : largest share of augmented windows and largest anomaly size
         (channel standard deviations), reached by the last member.
     lam : ridge weight of the closed-form output layer.
+    normalise : divide each channel's squared error by its mean on the training windows.
+    score_by : ``"window"`` (each step gets the mean of the total errors of the windows covering it) or
+        ``"step"`` (each step gets the mean of its own error in those windows).
 
     References
     ----------
@@ -155,7 +174,7 @@ class DBLSAE(SeriesDetector):
 
     window: int = 16
     train_stride: int = 4
-    score_stride: int = 4
+    score_stride: int = 1
     n_members: int = 5
     n_groups: int = 10
     group_size: int = 10
@@ -164,6 +183,8 @@ class DBLSAE(SeriesDetector):
     augment_share: float = 0.5
     augment_magnitude: float = 3.0
     lam: float = 1e-2
+    normalise: bool = True
+    score_by: str = "window"
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -173,6 +194,9 @@ class DBLSAE(SeriesDetector):
         check_float("augment_share", self.augment_share, 0.0, 1.0)
         check_float("augment_magnitude", self.augment_magnitude, 0.0)
         check_float("lam", self.lam, 0.0, low_closed=False)
+        check_choice("score_by", self.score_by, ("window", "step"))
+        if not isinstance(self.normalise, (bool, np.bool_)):
+            raise TypeError(f"normalise must be True or False, got {self.normalise!r}")
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
         seed = int(np.random.SeedSequence(self.random_state).generate_state(1)[0])
@@ -191,6 +215,8 @@ class DBLSAE(SeriesDetector):
             self.members_.append(member.fit(corrupted.flatten(1), clean))
         for member in self.members_:
             member.generator = None  # not needed after fitting; keeps the model picklable and small
+        train_errors = self._channel_errors(X, self.train_stride)  # (N, L, D) on the clean training windows
+        self.channel_scale_ = train_errors.mean(axis=(0, 1)) + 1e-6
 
     def _reconstructions(self, X: np.ndarray) -> torch.Tensor:
         windows = torch.as_tensor(self._windows(X, self.score_stride))
@@ -200,18 +226,23 @@ class DBLSAE(SeriesDetector):
             out += torch.cat([member.reconstruct(flat[i:i + 8192]) for i in range(0, len(flat), 8192)])
         return (out / len(self.members_)).view(windows.shape), windows
 
-    def _member_errors(self, X: np.ndarray) -> np.ndarray:
-        windows = torch.as_tensor(self._windows(X, self.score_stride))
+    def _channel_errors(self, X: np.ndarray, stride: int) -> np.ndarray:
+        """Ensemble-mean squared error of every window, step and channel: ``(N, window, D)``."""
+        windows = torch.as_tensor(self._windows(X, stride))
         flat = windows.flatten(1)
-        errors = torch.zeros(windows.shape[:2], dtype=torch.float64)
+        errors = torch.zeros(windows.shape, dtype=torch.float64)
         for member in self.members_:
             for i in range(0, len(flat), 8192):
                 recon = member.reconstruct(flat[i:i + 8192]).view(-1, *windows.shape[1:])
-                errors[i:i + 8192] += (recon - windows[i:i + 8192]).pow(2).sum(-1).double()
+                errors[i:i + 8192] += (recon - windows[i:i + 8192]).pow(2).double()
         return (errors / len(self.members_)).numpy()
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return self._to_steps(self._member_errors(X), len(X))
+        errors = self._channel_errors(X, self.score_stride)
+        if self.normalise:
+            errors = errors / self.channel_scale_
+        errors = errors.sum(-1)  # (N, window)
+        return self._to_steps(errors.sum(-1) if self.score_by == "window" else errors, len(X))
 
     def _restore(self, X: np.ndarray) -> np.ndarray:
         recon, _ = self._reconstructions(X)
