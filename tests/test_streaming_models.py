@@ -177,3 +177,17 @@ def test_window_aurocs_skip_one_class_windows():
     scores = y + 0.1 * np.arange(100) / 100
     out = window_aurocs(y, scores, n_windows=4)
     assert len(out) == 2 and all(a == 1.0 for a in out)
+
+
+def test_memstream_without_numba_is_exact_too(stream, monkeypatch):
+    """The numpy fallback of the row kernel (no numba installed) keeps process == one record at a time."""
+    import genad.models.streaming.memstream as memstream_module
+
+    monkeypatch.setattr(memstream_module, "_FORWARD", None)
+    X = stream[0][:900]
+    batched = MemStream(memory_size=128, epochs=20, random_state=0)
+    scores = batched.process(X)
+    single = MemStream(memory_size=128, epochs=20, random_state=0)
+    one_by_one = np.concatenate([single.process(X[i:i + 1]) for i in range(len(X))])
+    np.testing.assert_array_equal(scores, one_by_one)
+    assert batched.n_updates_ == single.n_updates_ > 0

@@ -33,7 +33,7 @@ class StreamDetector(BaseDetector):
     """Base of the streaming detectors.
 
     Subclasses implement ``_warm_up(X)`` (learn the initial state from the warm-up rows),
-    ``_process_chunk(X)`` (score records in order from the current state, update the state exactly
+    ``_process_chunk(X)`` (score at most ``max_chunk`` records in order from the current state, update the state exactly
     as one-at-a-time processing would, and return the scores of the leading records it finished;
     it may stop early, e.g. right after a record that changed the state), ``_score(X)`` (scores
     against the current state, no update), and ``_get_state()`` / ``_set_state(state)``.
@@ -52,6 +52,9 @@ class StreamDetector(BaseDetector):
     warm_up_size = 1
 
     # --- what a stream model implements --------------------------------------------------------
+    #: most records handed to one ``_process_chunk`` call: bounds the memory of one batched step
+    max_chunk = 2048
+
     def _warm_up(self, X: np.ndarray) -> None:
         raise NotImplementedError
 
@@ -175,7 +178,8 @@ class StreamDetector(BaseDetector):
     def _stream(self, X: np.ndarray) -> np.ndarray:
         scores, start = [], 0
         while start < X.shape[0]:
-            chunk_scores = np.asarray(self._process_chunk(X[start:]), dtype=np.float64)
+            chunk = X[start:start + self.max_chunk]
+            chunk_scores = np.asarray(self._process_chunk(chunk), dtype=np.float64)
             if chunk_scores.size == 0:
                 raise RuntimeError(f"{self.registry_name} made no progress on the stream")
             scores.append(chunk_scores)

@@ -34,7 +34,6 @@ PRESETS: dict[str, dict[str, float]] = {
 #: What makes a MemStream the paper's rather than genad's label-free extension (see the class docstring).
 PAPER_SETTING: dict[str, Any] = {"warm_up_mode": "first", "recon_weight": 0.0, "dup_quantile": 0.0}
 WARM_UPS = ("first", "trimmed", "mode")
-MAX_CHUNK = 2048
 
 
 @register(
@@ -204,8 +203,7 @@ class MemStream(StreamDetector):
     # --- warm-up: train the feature extractor, fill the memory ---------------------------------
     def _warm_up(self, X: np.ndarray) -> None:
         X = X[:self.memory_size]  # as the reference: the first memory_size rows
-        self.weights_ = np.array([self.gamma ** i for i in range(self.k)], dtype=np.float64)
-        self.weights_[0] = 1.0  # 0 ** 0
+        self.weights_ = self._discount_weights()
         n_code = max(1, int(round(self.code_ratio * X.shape[1])))
         with seeded(self.random_state) as generator:
             self.encoder_ = mlp([X.shape[1], n_code], final_activation="tanh")
@@ -226,6 +224,12 @@ class MemStream(StreamDetector):
                             if self.recon_weight > 0 and scale_knn > 0 and scale_err > 0 else 0.0)
         own = own + self.err_factor_ * errors
         self.beta_ = float(self.beta) if self.beta is not None else float(np.quantile(own, self.admit_quantile))
+
+    def _discount_weights(self) -> np.ndarray:
+        """``gamma ** i`` for the i-th nearest memory entry, with ``0 ** 0 = 1``."""
+        weights = np.array([self.gamma ** i for i in range(self.k)], dtype=np.float64)
+        weights[0] = 1.0
+        return weights
 
     def _own_knn_scores(self) -> tuple[np.ndarray, np.ndarray]:
         """Each memory entry's kNN score, and nearest distance, against the *other distinct* entries."""
@@ -304,7 +308,7 @@ class MemStream(StreamDetector):
 
     def _next_chunk_size(self) -> int:
         """Small chunks right after a memory update, doubling while records leave the memory alone."""
-        return int(min(MAX_CHUNK, 2 ** int(np.log2(self.quiet_run_ + 1))))
+        return int(min(self.max_chunk, 2 ** int(np.log2(self.quiet_run_ + 1))))
 
     def _memory_scores(self, Z: np.ndarray) -> np.ndarray:
         distances = l1_topk(Z, self.memory_, min(self.k, len(self.memory_)), self.memory_t_).astype(np.float64)
@@ -362,8 +366,7 @@ class MemStream(StreamDetector):
         self.n_updates_, self.quiet_run_ = int(state["n_updates"]), int(state["quiet_run"])
         self.beta_, self.err_factor_ = float(state["beta"]), float(state["err_factor"])
         self.dup_eps_ = float(state["dup_eps"])
-        self.weights_ = np.array([self.gamma ** i for i in range(self.k)], dtype=np.float64)
-        self.weights_[0] = 1.0
+        self.weights_ = self._discount_weights()
 
 
 def main_mode(Z: np.ndarray, k: int) -> np.ndarray:
@@ -453,7 +456,7 @@ except ImportError:  # pragma: no cover
 def _forward(X, W1, b1, W2, b2, errors):
     if _FORWARD is not None:
         return _FORWARD(X, W1, b1, W2, b2, errors)
-    h = np.repeat(b1[None], len(X), axis=0)  # pragma: no cover - numba-free fallback
+    h = np.repeat(b1[None], len(X), axis=0)  # numba-free fallback, the same arithmetic order
     for t in range(X.shape[1]):
         h += X[:, t:t + 1] * W1[t]
     Z = np.tanh(h)

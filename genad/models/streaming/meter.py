@@ -14,8 +14,6 @@ from genad.streaming.base import StreamDetector
 from genad.training import seeded, train_module
 from genad.validation import check_float, check_int
 
-MAX_CHUNK = 2048
-
 
 @register(
     "meter", family="streaming", modalities=("stream",),
@@ -199,7 +197,6 @@ class METER(StreamDetector):
         return self._route(self._standardize(X))[0]
 
     def _process_chunk(self, X: np.ndarray) -> np.ndarray:
-        X = X[:MAX_CHUNK]
         scores, uncertainty = self._route(self._standardize(X))
         trigger = self._first_trigger(uncertainty)
         end = len(X) if trigger is None else trigger + 1
