@@ -27,8 +27,9 @@ _WARM = False
 
 def adam(params: Iterable[torch.Tensor], lr: float = 1e-3, weight_decay: float = 0.0,
          betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
-    """Adam, fused into one kernel per step where torch supports it (about 30% less time per step for
-    genad's small MLPs on CPU than the default per-tensor loop; the same update rule)."""
+    """Adam, fused into one kernel per step where torch supports it: the same update rule, less time per
+    step than torch's default per-tensor loop on CPU (an ``ae`` step of batch 1024: 1.21 ms against
+    1.48 ms, ``benchmarks/step_costs.py``)."""
     params = list(params)
     fusable = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, betas=betas, fused=fusable or None)

@@ -149,7 +149,8 @@ class DBLSAE(SeriesDetector):
     instead of 16 was worse for every score. Per-channel normalisation stops the channels that are
     hard to reconstruct everywhere (noisy ones) from drowning errors on channels that are normally
     reconstructed well; the window score spreads a step's evidence over its neighbours, which suits
-    anomalies that last many steps.
+    anomalies that last many steps. Reproduce with ``python benchmarks/ts_dev_injected.py dbls_ae
+    'dbls_ae?score_by=step&normalise=False&score_stride=4'`` (and the other variants).
 
     Parameters
     ----------

@@ -109,7 +109,8 @@ class RAEEnsemble(TorchSeriesDetector):
     5 epochs, 0.337 with 30, 0.343 with 60 (twice the time, within noise) and 0.336 with 30 epochs of
     batches of 128; the independent framework scored as the shared one (0.336). 30 epochs is the
     default. The per-observation score (median of the members' errors, no smoothing over time)
-    is the paper's and is kept.
+    is the paper's and is kept. Reproduce with ``python benchmarks/ts_dev_injected.py
+    'rae_ensemble?epochs=5' rae_ensemble``.
 
     Parameters
     ----------
