@@ -218,10 +218,11 @@ def test_dropout_drops_at_rate_p_keeps_the_mean_and_is_seeded():
 
 
 def test_adam_is_fused_on_cpu_and_trains():
-    net = torch.nn.Linear(3, 1)
+    with seeded(0):
+        net = torch.nn.Linear(3, 1)
+        x = torch.randn(64, 3)
     optimizer = adam(net.parameters(), lr=0.1)
     assert optimizer.defaults["fused"]
-    x = torch.randn(64, 3)
     target = x @ torch.tensor([1.0, -2.0, 0.5]) + 1
     for _ in range(300):
         optimizer.zero_grad()
