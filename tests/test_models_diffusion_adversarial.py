@@ -48,13 +48,25 @@ def test_dte_time_grows_with_added_noise(key, planted):
 def test_dte_nonparametric_is_the_inverse_gamma_mode(planted):
     """The posterior mode of sigma_t^2 is m/d (m: mean squared k-NN distance): the score is the grid step nearest to it."""
     X_train, X_test, _ = planted
-    det = make("dte_np", n_neighbors=3).fit(X_train)
+    det = make("dte_np", n_neighbors=3, statistic="mode").fit(X_train)
     sq = ((X_test[:, None, :] - X_train[None, :, :]) ** 2).sum(-1)
     m = np.sort(sq, axis=1)[:, :3].mean(1)
     variances = det.module_.noise_variances.numpy().astype(np.float64)
     d = X_train.shape[1]
     log_post = -0.5 * d * np.log(variances)[None] - 0.5 * m[:, None] / variances[None]
     np.testing.assert_array_equal(det.decision_function(X_test), log_post.argmax(1))
+
+
+def test_dte_nonparametric_mean_ranks_rows_beyond_the_last_step(planted):
+    """The posterior mean grows strictly with the k-NN distance, also where the mode is stuck at the last step."""
+    X_train, X_test, _ = planted
+    far = X_test[:20] * 10.0  # mean squared distance per feature far above sigma_T^2
+    mode = make("dte_np", statistic="mode").fit(X_train)
+    mean = make("dte_np").fit(X_train)
+    assert np.all(mode.decision_function(far) == mode._diffusion_steps - 1)
+    m = np.sort(((far[:, None, :] - X_train[None, :, :]) ** 2).sum(-1), axis=1)[:, :5].mean(1)
+    order = np.argsort(m)
+    assert np.all(np.diff(mean.decision_function(far)[order]) > 0)
 
 
 def test_dte_rejects_unknown_kind(planted):

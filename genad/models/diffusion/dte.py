@@ -15,6 +15,7 @@ from genad.training import resolve_device
 from genad.validation import check_choice, check_dims, check_float, check_int
 
 KINDS = ("categorical", "nonparametric")
+STATISTICS = ("mean", "mode")
 
 
 @register(
@@ -34,9 +35,12 @@ class DTE(TorchDetector):
     ``kind="nonparametric"`` (DTE-NP) takes the training rows as the data distribution: with a
     uniform prior over ``t``, the posterior over ``sigma_t^2`` is an inverse Gamma with shape
     ``d/2 - 1`` and scale ``m/2``, where ``m`` is the mean squared distance to the ``k`` nearest
-    training rows (found by scikit-learn's neighbour search); the score is the posterior mode on
-    the grid of ``T`` steps, as in the paper's code. It ranks like kNN, up to ties: rows whose
-    mode lies beyond the last step all score ``T - 1``.
+    training rows (found by scikit-learn's neighbour search). The paper scores a row by the mode
+    or the mean of this posterior over the grid of ``T`` steps; its code takes the mode.
+    ``statistic="mode"`` reproduces that, and it ties every row whose mode lies beyond the last
+    step at ``T - 1`` (with standardised features: mean squared distance per feature above
+    ``sigma_T^2 = 0.78``, common on small data sets). ``statistic="mean"`` (default) takes the
+    posterior mean of ``t``, which grows strictly with ``m`` and so ranks those rows as well.
 
     ``kind="categorical"`` (DTE-C, default) trains an MLP to classify the diffusion time of noised
     training rows into ``n_bins`` equal bins of ``[0, T)`` with cross-entropy; the score is the
@@ -56,6 +60,7 @@ class DTE(TorchDetector):
     n_steps : number of diffusion steps ``T``; None uses the paper's 400 (categorical) or 300 (nonparametric).
     n_bins : time bins of DTE-C (paper: 7).
     n_neighbors : ``k`` of DTE-NP (paper: 5).
+    statistic : "mean" or "mode" of DTE-NP's posterior over ``t``, the score (see above).
     hidden_dims, dropout : the DTE-C classifier (paper: 256-512-256, dropout 0.5).
     **base : see :class:`genad.base.TorchDetector`; ``epochs`` etc. apply to DTE-C only.
 
@@ -69,6 +74,7 @@ class DTE(TorchDetector):
     n_steps: int | None = None
     n_bins: int = 7
     n_neighbors: int = 5
+    statistic: str = "mean"
     hidden_dims: tuple[int, ...] = (128, 256, 128)
     dropout: float = 0.5
     epochs: int = 20
@@ -84,6 +90,7 @@ class DTE(TorchDetector):
             check_int("n_steps", self.n_steps, low=2)
         check_int("n_bins", self.n_bins, low=2)
         check_int("n_neighbors", self.n_neighbors, low=1)
+        check_choice("statistic", self.statistic, STATISTICS)
         check_dims("hidden_dims", self.hidden_dims)
         check_float("dropout", self.dropout, 0.0, 1.0, high_closed=False)
 
@@ -120,16 +127,19 @@ class DTE(TorchDetector):
             return super()._score(X)
         distances, _ = self.neighbors_.kneighbors(X)
         mean_sq_dist = torch.as_tensor((distances ** 2).mean(axis=1, keepdims=True), dtype=torch.float64)
-        return self._posterior_mode_step(mean_sq_dist, X.shape[1]).numpy()
+        log_posterior = self._log_posterior(mean_sq_dist, X.shape[1])
+        if self.statistic == "mode":
+            return log_posterior.argmax(dim=1).double().numpy()
+        steps = torch.arange(log_posterior.shape[1], dtype=torch.float64)
+        return (log_posterior.softmax(dim=1) @ steps).numpy()
 
     def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
         """DTE-C: expected time bin under the classifier's predicted distribution."""
         probs = self.module_["classifier"](batch).softmax(dim=1)
         return probs @ torch.arange(self.n_bins, device=batch.device, dtype=probs.dtype)
 
-    def _posterior_mode_step(self, mean_sq_dist: torch.Tensor, n_features: int) -> torch.Tensor:
-        """DTE-NP: the step ``t`` maximising the posterior of ``sigma_t^2`` given the mean squared k-NN distance ``m``."""
+    def _log_posterior(self, mean_sq_dist: torch.Tensor, n_features: int) -> torch.Tensor:
+        """DTE-NP: log posterior over the steps ``t`` given the mean squared k-NN distance ``m``, up to a constant per row."""
         variances = self.module_.noise_variances.cpu().double().unsqueeze(0)
         # log InvGamma(sigma^2; a = d/2 - 1, scale = m/2) up to a constant: -(a + 1) log s2 - (m/2) / s2
-        log_posterior = -0.5 * n_features * variances.log() - 0.5 * mean_sq_dist / variances
-        return log_posterior.argmax(dim=1).double()
+        return -0.5 * n_features * variances.log() - 0.5 * mean_sq_dist / variances
