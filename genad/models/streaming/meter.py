@@ -5,10 +5,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import digamma
 from torch import nn
 
 from genad.base import hyperparameters
 from genad.nn import mlp
+from genad.nn.rowwise import dense_rows
 from genad.registry import Paper, register
 from genad.streaming.base import StreamDetector
 from genad.training import seeded, train_module
@@ -44,8 +46,10 @@ class METER(StreamDetector):
       moves to ``alpha * threshold + (1 - alpha) * mean uncertainty so far``.
 
     Records are scored before they can trigger an update (prequential order). ``process`` is exact
-    one-at-a-time processing: between two updates the model is fixed, so a chunk is scored at once
-    and cut right after the record that triggers an update.
+    one-at-a-time processing, bit for bit: between two updates the model is fixed, so a chunk is
+    scored at once and cut right after the record that triggers an update, and scoring runs through
+    row-invariant layers (:mod:`genad.nn.rowwise`, numpy copies of the trained weights), so a
+    record's score and uncertainty never depend on the chunk it came in.
 
     Deviations from the reference code: it trains on the first 10% of the stream's *normal* records
     (picked by label); genad warms up on the first ``warm_up_size`` records whatever they are (or
@@ -150,7 +154,7 @@ class METER(StreamDetector):
         self.mean_, self.std_ = X.mean(0), X.std(0, ddof=1)
         with seeded(self.random_state) as generator:
             self._build(X.shape[1])
-            self._train_all(self._standardize(X), self.epochs, generator)
+            self._train_all(torch.from_numpy(self._standardize(X)), self.epochs, generator)
             self.threshold_u_ = float(self._route(self._standardize(X))[1].max())
         self.window_x_ = np.empty((0, X.shape[1]), dtype=np.float32)
         self.window_u_ = np.empty(0)
@@ -168,6 +172,14 @@ class METER(StreamDetector):
         dynamic = nn.ModuleList([self.hyper_, self.edl_])
         train_module(dynamic, self._dynamic_loss, (data, pseudo), epochs=epochs, batch_size=batch,
                      lr=self.lr, generator=generator, desc="meter dsd+iec")
+        self._copy_weights()
+
+    def _copy_weights(self) -> None:
+        """Numpy copies of the trained weights (transposed, float32) for the row-invariant scoring path."""
+        def linears(module: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
+            return [_as_numpy(layer.weight, layer.bias) for layer in module if isinstance(layer, nn.Linear)]
+        self.rows_static_ = [_as_numpy(self.static_[i], self.static_[i + 1]) for i in range(0, len(self.static_), 2)]
+        self.rows_hyper_, self.rows_edl_ = linears(self.hyper_), linears(self.edl_)
 
     def _dynamic_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, pseudo = batch
@@ -176,22 +188,43 @@ class METER(StreamDetector):
             static_recon = self._autoencode(x)
         return (recon - x).pow(2).mean() + _evidential_loss(self._evidence(static_recon), pseudo, self.lamb)
 
-    # --- streaming ------------------------------------------------------------------------------
-    @torch.inference_mode()
-    def _route(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    # --- streaming ---------------------------------------------------------------------------------
+    def _autoencode_rows(self, x: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`_autoencode` through row-invariant layers (scoring only)."""
+        h, offset = x, 0
+        for i, (weight_t, bias) in enumerate(self.rows_static_):
+            h = dense_rows(h, weight_t, bias, shift, offset)
+            offset += weight_t.size + bias.size
+            if i not in (2, 5):
+                h = np.where(h > 0, h, h * np.float32(0.01))  # leaky ReLU, torch's slope
+        return h
+
+    @staticmethod
+    def _mlp_rows(x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """A ``genad.nn.mlp`` (ReLU between linear layers) through row-invariant layers."""
+        h = x
+        for i, (weight_t, bias) in enumerate(layers):
+            h = dense_rows(h, weight_t, bias)
+            if i < len(layers) - 1:
+                h = np.maximum(h, np.float32(0.0))
+        return h
+
+    def _route(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores and distributional uncertainties of standardized rows (no state change)."""
-        recon = self._autoencode(x)
-        alpha = self._evidence(recon)
-        strength = alpha.sum(1, keepdim=True)
-        p = alpha / strength
-        entropy = -(p * torch.log(p + 1e-7)).sum(1)
-        data_unc = (p * (torch.digamma(strength + 1) - torch.digamma(alpha + 1))).sum(1)
-        uncertainty = entropy - data_unc
+        recon = self._autoencode_rows(x)
+        alpha = np.logaddexp(0.0, self._mlp_rows(recon, self.rows_edl_).astype(np.float64)) + 1.0  # softplus + 1
+        strength = alpha[:, 0] + alpha[:, 1]
+        p = alpha / strength[:, None]
+        entropy = -(p[:, 0] * np.log(p[:, 0] + 1e-7) + p[:, 1] * np.log(p[:, 1] + 1e-7))
+        gap = digamma(strength + 1)[:, None] - digamma(alpha + 1)
+        uncertainty = entropy - (p[:, 0] * gap[:, 0] + p[:, 1] * gap[:, 1])
         dynamic = (p[:, 0] < 0.5) | (uncertainty > self.uncertainty_threshold)
         if dynamic.any():
-            recon[dynamic] = self._autoencode(x[dynamic], self.hyper_(x[dynamic]))
-        scores = (x - recon).abs().sum(1)
-        return scores.double().numpy(), uncertainty.double().numpy()
+            recon[dynamic] = self._autoencode_rows(x[dynamic], self._mlp_rows(x[dynamic], self.rows_hyper_))
+        scores = np.zeros(len(x))
+        for column in range(x.shape[1]):  # summed in column order: row-invariant
+            scores += np.abs(x[:, column].astype(np.float64) - recon[:, column])
+        return scores, uncertainty
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._route(self._standardize(X))[0]
@@ -221,14 +254,14 @@ class METER(StreamDetector):
     def _offline_update(self) -> None:
         seed = None if self.random_state is None else self.random_state + 1 + self.n_updates_
         with seeded(seed) as generator:
-            self._train_all(self._standardize(self.window_x_), self.update_epochs, generator)
+            self._train_all(torch.from_numpy(self._standardize(self.window_x_)), self.update_epochs, generator)
         self.threshold_u_ = self.alpha * self.threshold_u_ + (1 - self.alpha) * self.u_sum_ / self.u_count_
         self.window_x_, self.window_u_ = self.window_x_[:0], self.window_u_[:0]
         self.n_updates_ += 1
 
-    def _standardize(self, X: np.ndarray) -> torch.Tensor:
+    def _standardize(self, X: np.ndarray) -> np.ndarray:
         safe = np.where(self.std_ > 0, self.std_, 1.0)
-        return torch.as_tensor(np.where(self.std_ > 0, (X - self.mean_) / safe, 0.0).astype(np.float32))
+        return np.where(self.std_ > 0, (X - self.mean_) / safe, 0.0).astype(np.float32)
 
     # --- state ----------------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
@@ -242,10 +275,17 @@ class METER(StreamDetector):
         self._build(len(state["mean"]))
         for name in ("static_", "hyper_", "edl_"):
             getattr(self, name).load_state_dict(state[name])
+        self._copy_weights()
         self.mean_, self.std_ = state["mean"].copy(), state["std"].copy()
         self.window_x_, self.window_u_ = state["window_x"].copy(), state["window_u"].copy()
         self.threshold_u_, self.u_sum_ = float(state["threshold_u"]), float(state["u_sum"])
         self.u_count_, self.n_updates_ = int(state["u_count"]), int(state["n_updates"])
+
+
+def _as_numpy(weight: torch.Tensor, bias: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(weight.T, bias)`` as C-contiguous float32 arrays, the layout of :func:`genad.nn.rowwise.dense_rows`."""
+    return (np.ascontiguousarray(weight.detach().cpu().numpy().T, dtype=np.float32),
+            bias.detach().cpu().numpy().astype(np.float32))
 
 
 def _evidential_loss(alpha: torch.Tensor, labels: torch.Tensor, lamb: float) -> torch.Tensor:

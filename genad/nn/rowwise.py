@@ -1,0 +1,73 @@
+"""Dense layers whose every output row is computed alone, in a fixed order of operations.
+
+Exact stream processing (``process`` equal to one record at a time) needs a record's score not to depend on the
+batch it arrives in. BLAS matrix products change their summation order with the batch size, so streaming models
+score with these layers instead of torch's. With numba a compiled kernel loops over rows, and within a row adds the
+input columns one by one into all outputs at once (the loop over outputs vectorises); without numba numpy does the
+same column by column over all rows. Both paths make the same float32 products and sums in the same order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:  # numba is optional (installed with PyOD); the kernel is compiled once and cached next to this file
+    import numba
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    numba = None
+
+_NO_SHIFT = np.zeros((0, 0), dtype=np.float32)
+
+
+def dense_rows(H: np.ndarray, W_t: np.ndarray, b: np.ndarray, shift: np.ndarray | None = None,
+               offset: int = 0) -> np.ndarray:
+    """``H @ W_t + b`` for float32 rows ``H`` ``(n, d_in)``, with ``W_t`` ``(d_in, d_out)`` (a torch weight, transposed).
+
+    With ``shift`` ``(n, p)``, row ``i`` uses its own layer: weight ``W + shift[i, offset:offset + d_out * d_in]``
+    (read as ``(d_out, d_in)``) and bias ``b + shift[i]`` at the next ``d_out`` positions, the layout of a
+    hypernetwork's parameter shifts (METER).
+    """
+    H = np.ascontiguousarray(H, dtype=np.float32)
+    shift = _NO_SHIFT if shift is None else np.ascontiguousarray(shift, dtype=np.float32)
+    if _KERNEL is not None:
+        return _KERNEL(H, W_t, b, shift, offset)
+    return _dense_numpy(H, W_t, b, shift, offset)
+
+
+def _dense_kernel(H, W_t, b, shift, offset):
+    n, d_in = H.shape
+    d_out = W_t.shape[1]
+    shifted = shift.shape[0] > 0
+    bias_at = offset + d_in * d_out
+    out = np.empty((n, d_out), dtype=np.float32)
+    for i in range(n):
+        acc = out[i]
+        for o in range(d_out):
+            acc[o] = b[o]
+        if shifted:
+            for o in range(d_out):
+                acc[o] += shift[i, bias_at + o]
+        for k in range(d_in):
+            h = H[i, k]
+            if shifted:
+                for o in range(d_out):
+                    acc[o] += (W_t[k, o] + shift[i, offset + o * d_in + k]) * h
+            else:
+                for o in range(d_out):
+                    acc[o] += W_t[k, o] * h
+    return out
+
+
+def _dense_numpy(H, W_t, b, shift, offset):
+    n, d_in = H.shape
+    d_out = W_t.shape[1]
+    bias_at = offset + d_in * d_out
+    out = np.repeat(b[None], n, axis=0)
+    if shift.shape[0] > 0:
+        out += shift[:, bias_at:bias_at + d_out]
+    for k in range(d_in):
+        weight = W_t[k][None] if shift.shape[0] == 0 else W_t[k][None] + shift[:, offset + k:bias_at:d_in]
+        out += weight * H[:, k:k + 1]
+    return out
+
+
+_KERNEL = None if numba is None else numba.njit(cache=True)(_dense_kernel)
