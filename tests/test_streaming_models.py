@@ -179,15 +179,21 @@ def test_window_aurocs_skip_one_class_windows():
     assert len(out) == 2 and all(a == 1.0 for a in out)
 
 
-def test_memstream_without_numba_is_exact_too(stream, monkeypatch):
-    """The numpy fallback of the row kernel (no numba installed) keeps process == one record at a time."""
-    import genad.models.streaming.memstream as memstream_module
+@pytest.mark.parametrize("make", [
+    lambda: MemStream(memory_size=128, epochs=20, random_state=0),
+    lambda: METER(random_state=0, warm_up_size=128, epochs=3, update_epochs=2, hyper_hidden=16, window=10,
+                  max_uncertain=0),
+], ids=["memstream", "meter"])
+def test_streams_without_numba_are_exact_too(stream, monkeypatch, make):
+    """The numpy fallback of the row-invariant layers (no numba installed) keeps process == one record at a time."""
+    import genad.nn.rowwise as rowwise
 
-    monkeypatch.setattr(memstream_module, "_FORWARD", None)
+    monkeypatch.setattr(rowwise, "_KERNEL", None)
+    monkeypatch.setattr(rowwise, "_ABS_KERNEL", None)
     X = stream[0][:900]
-    batched = MemStream(memory_size=128, epochs=20, random_state=0)
+    batched = make()
     scores = batched.process(X)
-    single = MemStream(memory_size=128, epochs=20, random_state=0)
+    single = make()
     one_by_one = np.concatenate([single.process(X[i:i + 1]) for i in range(len(X))])
     np.testing.assert_array_equal(scores, one_by_one)
     assert batched.n_updates_ == single.n_updates_ > 0

@@ -33,6 +33,30 @@ def dense_rows(H: np.ndarray, W_t: np.ndarray, b: np.ndarray, shift: np.ndarray 
     return _dense_numpy(H, W_t, b, shift, offset)
 
 
+def abs_error_rows(X: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """``sum_k |X[i, k] - R[i, k]|`` per row, in float64, added in column order (row-invariant, unlike BLAS or
+    numpy's pairwise sums)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    R = np.ascontiguousarray(R, dtype=np.float32)
+    if _ABS_KERNEL is not None:
+        return _ABS_KERNEL(X, R)
+    total = np.zeros(len(X))
+    for k in range(X.shape[1]):
+        total += np.abs(X[:, k].astype(np.float64) - R[:, k])
+    return total
+
+
+def _abs_error_kernel(X, R):
+    n, d = X.shape
+    total = np.zeros(n)
+    for i in range(n):
+        acc = 0.0
+        for k in range(d):
+            acc += abs(np.float64(X[i, k]) - np.float64(R[i, k]))
+        total[i] = acc
+    return total
+
+
 def _dense_kernel(H, W_t, b, shift, offset):
     n, d_in = H.shape
     d_out = W_t.shape[1]
@@ -71,3 +95,4 @@ def _dense_numpy(H, W_t, b, shift, offset):
 
 
 _KERNEL = None if numba is None else numba.njit(cache=True)(_dense_kernel)
+_ABS_KERNEL = None if numba is None else numba.njit(cache=True)(_abs_error_kernel)

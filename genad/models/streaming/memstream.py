@@ -10,6 +10,7 @@ from torch import nn
 from genad.nn import mlp
 from genad.nn.corruption import Corruption
 from genad.nn.knn import l1_topk
+from genad.nn.rowwise import abs_error_rows, dense_rows
 from genad.registry import Paper, register
 from genad.streaming.base import StreamDetector
 from genad.base import hyperparameters
@@ -112,8 +113,8 @@ class MemStream(StreamDetector):
     (full batch, lr 1e-2, through its shared loop) to fit a CPU budget; on NSL-KDD with the paper's
     clean warm-up that gives AUROC 0.954 here (seeds 0 and 1), 0.956 for the reference.
     The reference's SYN script replaces the autoencoder by the identity; genad always encodes.
-    The encoder and decoder run at scoring time in a compiled per-row kernel (same weights as the
-    torch modules): torch's matrix products change their summation order with the batch size, and
+    The encoder and decoder run at scoring time through row-invariant layers (:mod:`genad.nn.rowwise`,
+    same weights as the torch modules): torch's matrix products change their summation order with the batch size, and
     ``process`` must give bit-equal scores whatever the chunking (with torch, NSL-KDD encodings
     differed by up to 4e-6 between batch sizes, and the scores, once they weight the reconstruction
     error, by up to 0.06 between ``process`` and one record at a time).
@@ -251,7 +252,7 @@ class MemStream(StreamDetector):
         train_module(module, lambda b: (module(b) - b).pow(2).mean(), data, epochs=self.epochs,
                      batch_size=self.batch_size or len(data), lr=self.lr, generator=generator,
                      desc="memstream warm-up")
-        self.net_ = None  # the row kernel's copy of the weights is stale
+        self.net_ = None  # the scoring path's copy of the weights is stale
 
     def _keep_typical(self, X: np.ndarray) -> np.ndarray:
         """The ``1 - trim`` share of rows closest to their own k nearest neighbours, in stream order."""
@@ -330,15 +331,22 @@ class MemStream(StreamDetector):
         self.mean_, self.std_ = mean, np.sqrt(self.m2_ / (len(self.mem_data_) - 1))
 
     def _net(self) -> tuple[np.ndarray, ...]:
-        """The autoencoder's weights as float32 arrays for the row kernel (taken from the modules)."""
+        """The autoencoder's weights as float32 arrays for the row-invariant layers (taken from the modules)."""
         enc, dec = self.encoder_[0], self.decoder_[0]
         return tuple(np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
                      for t in (enc.weight.T, enc.bias, dec.weight.T, dec.bias))
 
     def _forward(self, X: np.ndarray, mean: np.ndarray, std: np.ndarray, errors: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Encodings ``tanh(x W1 + b1)`` of standardized rows and, when ``errors`` is set, their mean absolute
+        reconstruction error, through row-invariant layers: a row's result never depends on its batch."""
         if getattr(self, "net_", None) is None:
             self.net_ = self._net()
-        return _forward(np.ascontiguousarray(_standardize(X, mean, std)), *self.net_, errors)
+        W1, b1, W2, b2 = self.net_
+        x = _standardize(X, mean, std)
+        Z = np.tanh(dense_rows(x, W1, b1))
+        if not errors:
+            return Z, np.zeros(len(X))
+        return Z, abs_error_rows(x, dense_rows(Z, W2, b2)) / x.shape[1]
 
     def _encode(self, X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         return self._forward(X, mean, std, False)[0]
@@ -412,60 +420,3 @@ def _standardize(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray
     """``(X - mean) / std`` with zero-variance features set to 0, as the reference does."""
     safe = np.where(std > 0, std, 1.0)
     return np.where(std > 0, (X - mean) / safe, 0.0).astype(np.float32)
-
-
-def _forward_rows(X, W1, b1, W2, b2, errors):
-    """Encode standardized rows (``tanh(X W1 + b1)``) and, when ``errors`` is set, their mean absolute
-    reconstruction error ``|Z W2 + b2 - X|``. Each row is computed alone, in a fixed order of
-    operations, so its result never depends on the batch it came in (BLAS kernels change with the
-    batch size, and exact one-at-a-time processing needs bit-equal scores)."""
-    n, d = X.shape
-    c = W1.shape[1]
-    Z = np.empty((n, c), dtype=np.float32)
-    err = np.zeros(n, dtype=np.float64)
-    h = np.empty(c, dtype=np.float32)
-    r = np.empty(d, dtype=np.float32)
-    for i in range(n):
-        h[:] = b1
-        for t in range(d):
-            xt = X[i, t]
-            for j in range(c):
-                h[j] += xt * W1[t, j]
-        for j in range(c):
-            Z[i, j] = np.tanh(h[j])
-        if errors:
-            r[:] = b2
-            for j in range(c):
-                zj = Z[i, j]
-                for t in range(d):
-                    r[t] += zj * W2[j, t]
-            total = 0.0
-            for t in range(d):
-                total += abs(np.float64(r[t]) - np.float64(X[i, t]))
-            err[i] = total / d
-    return Z, err
-
-
-try:  # numba compiles the row kernel; without it the same arithmetic runs in numpy, row-invariant too
-    import numba as _numba
-    _FORWARD = _numba.njit(cache=True)(_forward_rows)
-except ImportError:  # pragma: no cover
-    _FORWARD = None
-
-
-def _forward(X, W1, b1, W2, b2, errors):
-    if _FORWARD is not None:
-        return _FORWARD(X, W1, b1, W2, b2, errors)
-    h = np.repeat(b1[None], len(X), axis=0)  # numba-free fallback, the same arithmetic order
-    for t in range(X.shape[1]):
-        h += X[:, t:t + 1] * W1[t]
-    Z = np.tanh(h)
-    if not errors:
-        return Z, np.zeros(len(X))
-    r = np.repeat(b2[None], len(X), axis=0)
-    for j in range(Z.shape[1]):
-        r += Z[:, j:j + 1] * W2[j]
-    total = np.zeros(len(X))
-    for t in range(X.shape[1]):
-        total += np.abs(r[:, t].astype(np.float64) - X[:, t].astype(np.float64))
-    return Z, total / X.shape[1]

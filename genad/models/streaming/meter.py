@@ -10,7 +10,7 @@ from torch import nn
 
 from genad.base import hyperparameters
 from genad.nn import mlp
-from genad.nn.rowwise import dense_rows
+from genad.nn.rowwise import abs_error_rows, dense_rows
 from genad.registry import Paper, register
 from genad.streaming.base import StreamDetector
 from genad.training import seeded, train_module
@@ -221,10 +221,7 @@ class METER(StreamDetector):
         dynamic = (p[:, 0] < 0.5) | (uncertainty > self.uncertainty_threshold)
         if dynamic.any():
             recon[dynamic] = self._autoencode_rows(x[dynamic], self._mlp_rows(x[dynamic], self.rows_hyper_))
-        scores = np.zeros(len(x))
-        for column in range(x.shape[1]):  # summed in column order: row-invariant
-            scores += np.abs(x[:, column].astype(np.float64) - recon[:, column])
-        return scores, uncertainty
+        return abs_error_rows(x, recon), uncertainty
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._route(self._standardize(X))[0]
@@ -235,7 +232,7 @@ class METER(StreamDetector):
         end = len(X) if trigger is None else trigger + 1
         self.window_x_ = np.concatenate([self.window_x_, X[:end]])[-self.window:]
         self.window_u_ = np.concatenate([self.window_u_, uncertainty[:end]])[-self.window:]
-        self.u_sum_ += float(uncertainty[:end].sum())
+        self.u_sum_ = float(np.cumsum(np.r_[self.u_sum_, uncertainty[:end]])[-1])  # added one by one, as singly
         self.u_count_ += end
         if trigger is not None:
             self._offline_update()
