@@ -18,6 +18,12 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
 _NO_SHIFT = np.zeros((0, 0), dtype=np.float32)
 
 
+def row_layer(weight, bias) -> tuple[np.ndarray, np.ndarray]:
+    """``(weight.T, bias)`` of a torch linear layer as C-contiguous float32 arrays, the layout :func:`dense_rows` takes."""
+    return (np.ascontiguousarray(weight.detach().cpu().numpy().T, dtype=np.float32),
+            np.ascontiguousarray(bias.detach().cpu().numpy(), dtype=np.float32))
+
+
 def dense_rows(H: np.ndarray, W_t: np.ndarray, b: np.ndarray, shift: np.ndarray | None = None,
                offset: int = 0) -> np.ndarray:
     """``H @ W_t + b`` for float32 rows ``H`` ``(n, d_in)``, with ``W_t`` ``(d_in, d_out)`` (a torch weight, transposed).

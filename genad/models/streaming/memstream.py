@@ -10,7 +10,7 @@ from torch import nn
 from genad.nn import mlp
 from genad.nn.corruption import Corruption
 from genad.nn.knn import l1_topk
-from genad.nn.rowwise import abs_error_rows, dense_rows
+from genad.nn.rowwise import abs_error_rows, dense_rows, row_layer
 from genad.registry import Paper, register
 from genad.streaming.base import StreamDetector
 from genad.base import hyperparameters
@@ -333,8 +333,7 @@ class MemStream(StreamDetector):
     def _net(self) -> tuple[np.ndarray, ...]:
         """The autoencoder's weights as float32 arrays for the row-invariant layers (taken from the modules)."""
         enc, dec = self.encoder_[0], self.decoder_[0]
-        return tuple(np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
-                     for t in (enc.weight.T, enc.bias, dec.weight.T, dec.bias))
+        return (*row_layer(enc.weight, enc.bias), *row_layer(dec.weight, dec.bias))
 
     def _forward(self, X: np.ndarray, mean: np.ndarray, std: np.ndarray, errors: bool) -> tuple[np.ndarray, np.ndarray]:
         """Encodings ``tanh(x W1 + b1)`` of standardized rows and, when ``errors`` is set, their mean absolute

@@ -10,7 +10,7 @@ from torch import nn
 
 from genad.base import hyperparameters
 from genad.nn import mlp
-from genad.nn.rowwise import abs_error_rows, dense_rows
+from genad.nn.rowwise import abs_error_rows, dense_rows, row_layer
 from genad.registry import Paper, register
 from genad.streaming.base import StreamDetector
 from genad.training import seeded, train_module
@@ -177,8 +177,8 @@ class METER(StreamDetector):
     def _copy_weights(self) -> None:
         """Numpy copies of the trained weights (transposed, float32) for the row-invariant scoring path."""
         def linears(module: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
-            return [_as_numpy(layer.weight, layer.bias) for layer in module if isinstance(layer, nn.Linear)]
-        self.rows_static_ = [_as_numpy(self.static_[i], self.static_[i + 1]) for i in range(0, len(self.static_), 2)]
+            return [row_layer(layer.weight, layer.bias) for layer in module if isinstance(layer, nn.Linear)]
+        self.rows_static_ = [row_layer(self.static_[i], self.static_[i + 1]) for i in range(0, len(self.static_), 2)]
         self.rows_hyper_, self.rows_edl_ = linears(self.hyper_), linears(self.edl_)
 
     def _dynamic_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -277,12 +277,6 @@ class METER(StreamDetector):
         self.window_x_, self.window_u_ = state["window_x"].copy(), state["window_u"].copy()
         self.threshold_u_, self.u_sum_ = float(state["threshold_u"]), float(state["u_sum"])
         self.u_count_, self.n_updates_ = int(state["u_count"]), int(state["n_updates"])
-
-
-def _as_numpy(weight: torch.Tensor, bias: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """``(weight.T, bias)`` as C-contiguous float32 arrays, the layout of :func:`genad.nn.rowwise.dense_rows`."""
-    return (np.ascontiguousarray(weight.detach().cpu().numpy().T, dtype=np.float32),
-            bias.detach().cpu().numpy().astype(np.float32))
 
 
 def _evidential_loss(alpha: torch.Tensor, labels: torch.Tensor, lamb: float) -> torch.Tensor:
