@@ -201,6 +201,8 @@ class TorchDetector(BaseDetector):
     Parameters
     ----------
     epochs, batch_size, lr, weight_decay : optimisation settings (Adam).
+    min_steps : at least this many optimizer steps, however few rows there are (more epochs on
+        small data sets; 0: exactly ``epochs``).
     validation_fraction : share of training rows held out for a validation loss.
     patience : stop after this many epochs without validation improvement (needs a validation split).
     clip_grad_norm : clip the global gradient norm when set.
@@ -210,6 +212,7 @@ class TorchDetector(BaseDetector):
 
     epochs: int = 50
     batch_size: int = 256
+    min_steps: int = 0
     lr: float = 1e-3
     weight_decay: float = 0.0
     validation_fraction: float = 0.0
@@ -235,6 +238,7 @@ class TorchDetector(BaseDetector):
         super()._check_params()
         check_int("epochs", self.epochs, low=1)
         check_int("batch_size", self.batch_size, low=1)
+        check_int("min_steps", self.min_steps, low=0)
         check_float("lr", self.lr, 0.0, low_closed=False)
         check_float("weight_decay", self.weight_decay, 0.0)
         check_float("validation_fraction", self.validation_fraction, 0.0, 0.5)
@@ -263,7 +267,7 @@ class TorchDetector(BaseDetector):
         (layer-wise pre-training, a GAN's second stage) pass their own.
         """
         settings = dict(
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+            epochs=self.epochs, batch_size=self.batch_size, min_steps=self.min_steps, lr=self.lr, weight_decay=self.weight_decay,
             validation_fraction=self.validation_fraction, patience=self.patience,
             clip_grad_norm=self.clip_grad_norm, generator=generator, verbose=self.verbose,
             desc=self.registry_name,

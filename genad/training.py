@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -83,6 +84,14 @@ def _n_rows(data: Batch) -> int:
     return (data[0] if isinstance(data, tuple) else data).shape[0]
 
 
+def _n_batches(n: int, batch_size: int) -> int:
+    """How many batches :func:`_batches` makes of ``n`` rows."""
+    count = math.ceil(n / batch_size)
+    if count > 1 and n - (count - 1) * batch_size == 1:
+        count -= 1
+    return count
+
+
 def _batches(n: int, batch_size: int, generator: torch.Generator | None, device) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     order = order.to(device)
@@ -103,6 +112,7 @@ def train_module(
     *,
     epochs: int,
     batch_size: int,
+    min_steps: int = 0,
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     optimizer: torch.optim.Optimizer | None = None,
@@ -121,6 +131,9 @@ def train_module(
     module : the network; put in train mode during updates and eval mode for validation.
     loss_fn : maps a batch (same structure as ``data``) to a scalar loss.
     data : rows already on the training device; batches are index slices, no copies per row.
+    min_steps : train for more than ``epochs`` epochs when needed to make at least this many
+        optimizer steps. An epoch of a few hundred rows is one or two large batches, so on small
+        data sets a count of epochs alone leaves the network barely trained.
     optimizer : reuse an optimizer across calls (alternating schemes); default Adam on ``parameters``.
     validation_fraction : rows held out to measure a validation loss; with ``patience`` the loop
         stops after that many epochs without improvement and restores the best weights.
@@ -144,6 +157,7 @@ def train_module(
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best_val, best_state, stale = float("inf"), None, 0
     n_train = _n_rows(train_data)
+    epochs = max(epochs, math.ceil(min_steps / _n_batches(n_train, batch_size)))
     bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
     for epoch in bar:
         module.train()

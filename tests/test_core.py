@@ -82,6 +82,19 @@ def test_train_module_minimises_the_loss():
     assert history["loss"][-1] < 1e-3 < history["loss"][0]
 
 
+def test_min_steps_adds_epochs_until_enough_optimizer_steps():
+    module, data = _regression_problem()  # 512 rows: 8 batches of 64 per epoch
+    loss = lambda b: (module(b[0]) - b[1]).pow(2).mean()  # noqa: E731
+    assert len(train_module(module, loss, data, epochs=2, batch_size=64, min_steps=20)["loss"]) == 3
+    assert len(train_module(module, loss, data, epochs=2, batch_size=64, min_steps=16)["loss"]) == 2
+    assert len(train_module(module, loss, data, epochs=2, batch_size=511, min_steps=5)["loss"]) == 5  # 1 batch
+
+
+def test_min_steps_is_checked(planted):
+    with pytest.raises(ValueError, match="min_steps"):
+        genad.create("ae", min_steps=-1).fit(planted[0])
+
+
 def test_early_stopping_restores_best_weights_and_stops():
     module, data = _regression_problem()
     history = train_module(module, lambda b: (module(b[0]) - b[1]).pow(2).mean(), data, epochs=500,

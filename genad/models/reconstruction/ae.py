@@ -37,6 +37,16 @@ class AutoEncoder(ReconstructionDetector):
     protocols (one-class 0.937, unsupervised 0.830; PyOD's AutoEncoder: 0.929, 0.815). The defaults
     are used unchanged everywhere.
 
+    At least 100 optimizer steps (``min_steps=100``, fourth session): with batches of 1024, 20
+    epochs of a data set of a few hundred rows are 20 steps, and the network is barely trained. The
+    suite showed the symptom (wine, 90 training rows); the cure was chosen without it, on the eight
+    datasets above plus the 16 small ADBench embedding sets (MVTec-AD ResNet-18 features, 20news
+    BERT; 50-430 training rows, not in the benchmark suite), seeds 0 and 1, both protocols. Mean
+    AUROC over the 24 sets and both protocols: 0 steps 0.801, 100 steps 0.814, 200 steps 0.815, 400
+    steps 0.812 (small sets +0.02 in both protocols, the eight larger ones unchanged). 200 steps
+    would take ``ae`` to about 1/5 of PyOD AutoEncoder's time on the suite (estimated from the
+    earlier run's seconds), the limit the benchmark sets, so 100 was taken.
+
     Parameters
     ----------
     hidden_dims : widths of the encoder layers, the last one being the bottleneck; the decoder mirrors them.
@@ -57,6 +67,7 @@ class AutoEncoder(ReconstructionDetector):
     batch_norm: bool = True
     epochs: int = 20
     batch_size: int = 1024
+    min_steps: int = 100
     lr: float = 5e-3
 
     def _check_params(self) -> None:
