@@ -48,3 +48,29 @@ def test_plain_csv_with_a_named_label_column(tmp_path):
     (unlabelled,) = resolve_datasets([str(path)])
     with pytest.raises(ValueError, match="no label column"):
         load_dataset(unlabelled)
+
+
+def test_embedding_sets_and_the_development_group(tmp_path):
+    from genad.bench.datasets import DEV_CLASSICAL
+    root = make_data_dir(tmp_path, names=[f"{k}_{name}" for k, name in enumerate(DEV_CLASSICAL)] + ["40_wine"])
+    kinds = {"CV_by_ResNet18": ("MVTec-AD_bottle", "MVTec-AD_grid"), "NLP_by_BERT": ("20news_3",)}
+    for kind, names in kinds.items():
+        for name in names:
+            (tmp_path / "adbench_embeddings" / kind).mkdir(parents=True, exist_ok=True)
+            X, y = planted_table(n=40)
+            np.savez(tmp_path / "adbench_embeddings" / kind / f"{name}.npz", X=X, y=y)
+    (ref,) = resolve_datasets(["adbench-emb:mvtec-ad_grid"], data_dir=root)
+    assert ref.name == "MVTec-AD_grid" and "CV_by_ResNet18" in ref.path
+    dev = [r.name for r in resolve_datasets(["dev:tabular"], data_dir=root)]
+    assert dev == list(DEV_CLASSICAL) + ["20news_3", "MVTec-AD_bottle", "MVTec-AD_grid"]
+    assert "wine" not in dev  # the rest of the suite stays out of development
+    with pytest.raises(ValueError, match="unknown development group 'dev:images'.*dev:tabular"):
+        resolve_datasets(["dev:images"], data_dir=root)
+    with pytest.raises(ValueError, match="unknown ADBench embedding dataset 'cats'"):
+        resolve_datasets(["adbench-emb:cats"], data_dir=root)
+
+
+def test_missing_embedding_folder_says_where_it_looked(tmp_path):
+    root = make_data_dir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="adbench_embeddings"):
+        resolve_datasets(["adbench-emb:all"], data_dir=root)

@@ -58,7 +58,9 @@ def add_commands(subparsers) -> None:
                     "--results skips finished cells. Models: genad names (see `genad list`) or "
                     f"pyod:<Class>; params after '?', e.g. 'ae?epochs=5'. Baselines: {' '.join(DEFAULT_BASELINES)}.")
     p.add_argument("--datasets", nargs="+", required=True,
-                   help="adbench:<name>, adbench:all, or .npz/.csv/.parquet files with a label column")
+                   help="adbench:<name>, adbench:all, adbench-emb:<name>, adbench-emb:all, dev:tabular "
+                        "(the development collection for choosing defaults), or .npz/.csv/.parquet files "
+                        "with a label column")
     p.add_argument("--models", nargs="+", required=True,
                    help="e.g. ae 'ae?epochs=5' pyod:IForest; genad:all = every tabular genad model, "
                         "pyod:baselines = the PyOD baselines above")

@@ -1,8 +1,14 @@
-"""Datasets by name: ``adbench:<name>``, ``adbench:all`` and plain files (``.npz``, ``.csv``, ``.parquet``).
+"""Datasets by name: ``adbench:<name>``, ``adbench:all``, ``adbench-emb:<name>``, ``adbench-emb:all``,
+``dev:tabular`` and plain files (``.npz``, ``.csv``, ``.parquet``).
 
-The ADBench Classical ``.npz`` files are found in a data directory: ``--data-dir``, else the environment
-variable ``GENAD_DATA``, else ``../shared/data`` relative to the current directory or to the repository.
-Either the directory itself or its ``adbench_classical`` sub-folder may hold the files.
+The ADBench ``.npz`` files are found in a data directory: ``--data-dir``, else the environment variable
+``GENAD_DATA``, else ``../shared/data`` relative to the current directory or to the repository. The Classical
+files sit in its ``adbench_classical`` sub-folder (or in the directory itself), the embedding sets (MVTec-AD
+images through ResNet-18, 20news through BERT) one level down in ``adbench_embeddings``.
+
+``dev:tabular`` is the development collection on which genad's tabular defaults are chosen, so that the
+benchmark suite's other datasets stay out of those choices: eight Classical datasets and the small
+embedding sets, which are not in the suite.
 """
 from __future__ import annotations
 
@@ -15,6 +21,14 @@ import numpy as np
 
 ADBENCH_PREFIX = "adbench:"
 ADBENCH_FOLDER = "adbench_classical"
+EMBEDDINGS_PREFIX = "adbench-emb:"
+EMBEDDINGS_FOLDER = "adbench_embeddings"
+DEV_PREFIX = "dev:"
+# Classical datasets used for development since the first session; the embedding sets joined them in the
+# fourth, because none of these eight is as small as the suite's smallest data sets.
+DEV_CLASSICAL = ("cardio", "mammography", "satimage-2", "thyroid", "ionosphere", "annthyroid", "pendigits",
+                 "spambase")
+DEV_GROUPS = {"tabular": [ADBENCH_PREFIX + name for name in DEV_CLASSICAL] + [EMBEDDINGS_PREFIX + "all"]}
 _NUMBER_PREFIX = re.compile(r"^\d+_")
 
 
@@ -38,17 +52,27 @@ def candidate_data_dirs(data_dir: str | Path | None = None) -> list[Path]:
 
 
 def adbench_files(data_dir: str | Path | None = None) -> list[Path]:
-    """The ADBench ``.npz`` files of the first data directory that has any; a clear error otherwise."""
+    """The ADBench Classical ``.npz`` files of the first data directory that has any; a clear error otherwise."""
+    return _find_files(data_dir, [(ADBENCH_FOLDER, "*.npz"), ("", "*.npz")], f"{ADBENCH_FOLDER}/")
+
+
+def embedding_files(data_dir: str | Path | None = None) -> list[Path]:
+    """The ADBench embedding ``.npz`` files (``adbench_embeddings/<kind>/<name>.npz``)."""
+    return _find_files(data_dir, [(EMBEDDINGS_FOLDER, "*/*.npz")], f"{EMBEDDINGS_FOLDER}/")
+
+
+def _find_files(data_dir, layouts: list[tuple[str, str]], wanted: str) -> list[Path]:
     looked = []
     for base in candidate_data_dirs(data_dir):
-        for folder in (base / ADBENCH_FOLDER, base):
+        for sub, pattern in layouts:
+            folder = base / sub if sub else base
             looked.append(str(folder))
-            files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
+            files = sorted(folder.glob(pattern), key=lambda p: p.name) if folder.is_dir() else []
             if files:
                 return files
     raise FileNotFoundError(
         "no ADBench .npz files found; looked in " + ", ".join(looked)
-        + " (set --data-dir or GENAD_DATA to the folder holding adbench_classical/)"
+        + f" (set --data-dir or GENAD_DATA to the folder holding {wanted})"
     )
 
 
@@ -62,8 +86,17 @@ def resolve_datasets(specs: list[str], data_dir: str | Path | None = None,
     """Turn dataset specs into :class:`DatasetRef` objects, in order, without duplicates."""
     refs: list[DatasetRef] = []
     for spec in specs:
-        if spec.lower().startswith(ADBENCH_PREFIX):
-            refs.extend(_adbench_refs(spec[len(ADBENCH_PREFIX):], data_dir))
+        lowered = spec.lower()
+        if lowered.startswith(DEV_PREFIX):
+            group = lowered[len(DEV_PREFIX):]
+            if group not in DEV_GROUPS:
+                raise ValueError(f"unknown development group {spec!r}; known: "
+                                 + ", ".join(DEV_PREFIX + g for g in DEV_GROUPS))
+            refs.extend(resolve_datasets(DEV_GROUPS[group], data_dir))
+        elif lowered.startswith(ADBENCH_PREFIX):
+            refs.extend(_named_refs(spec[len(ADBENCH_PREFIX):], adbench_files(data_dir), "ADBench"))
+        elif lowered.startswith(EMBEDDINGS_PREFIX):
+            refs.extend(_named_refs(spec[len(EMBEDDINGS_PREFIX):], embedding_files(data_dir), "ADBench embedding"))
         else:
             path = Path(spec)
             if not path.is_file():
@@ -76,8 +109,7 @@ def resolve_datasets(specs: list[str], data_dir: str | Path | None = None,
     return refs
 
 
-def _adbench_refs(name: str, data_dir) -> list[DatasetRef]:
-    files = adbench_files(data_dir)
+def _named_refs(name: str, files: list[Path], collection: str) -> list[DatasetRef]:
     if name.lower() == "all":
         return [DatasetRef(short_name(p), str(p.resolve())) for p in files]
     wanted = name.lower()
@@ -85,7 +117,7 @@ def _adbench_refs(name: str, data_dir) -> list[DatasetRef]:
         if wanted in (p.stem.lower(), short_name(p).lower()):
             return [DatasetRef(short_name(p), str(p.resolve()))]
     known = ", ".join(short_name(p) for p in files)
-    raise ValueError(f"unknown ADBench dataset {name!r} in {files[0].parent}; known: {known}")
+    raise ValueError(f"unknown {collection} dataset {name!r} in {files[0].parent}; known: {known}")
 
 
 def load_dataset(ref: DatasetRef) -> tuple[np.ndarray, np.ndarray]:
