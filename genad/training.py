@@ -84,23 +84,20 @@ def _n_rows(data: Batch) -> int:
     return (data[0] if isinstance(data, tuple) else data).shape[0]
 
 
-def _n_batches(n: int, batch_size: int) -> int:
-    """How many batches :func:`_batches` makes of ``n`` rows."""
-    count = math.ceil(n / batch_size)
-    if count > 1 and n - (count - 1) * batch_size == 1:
-        count -= 1
-    return count
+def _batch_stops(n: int, batch_size: int) -> list[int]:
+    """End of each batch of ``n`` rows. A one-row last batch breaks batch normalisation: it is folded into the
+    batch before it."""
+    stops = list(range(batch_size, n, batch_size)) + [n]
+    if len(stops) > 1 and stops[-1] - stops[-2] == 1:
+        stops.pop(-2)
+    return stops
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator | None, device) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     order = order.to(device)
-    # A one-row last batch breaks batch normalisation: fold it into the batch before it.
-    stops = list(range(batch_size, n, batch_size)) + [n]
-    if len(stops) > 1 and stops[-1] - stops[-2] == 1:
-        stops.pop(-2)
     start = 0
-    for stop in stops:
+    for stop in _batch_stops(n, batch_size):
         yield order[start:stop]
         start = stop
 
@@ -157,7 +154,7 @@ def train_module(
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best_val, best_state, stale = float("inf"), None, 0
     n_train = _n_rows(train_data)
-    epochs = max(epochs, math.ceil(min_steps / _n_batches(n_train, batch_size)))
+    epochs = max(epochs, math.ceil(min_steps / len(_batch_stops(n_train, batch_size))))
     bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
     for epoch in bar:
         module.train()
