@@ -9,6 +9,7 @@ same column by column over all rows. Both paths make the same float32 products a
 from __future__ import annotations
 
 import numpy as np
+from torch import nn
 
 try:  # numba is optional (installed with PyOD); the kernel is compiled once and cached next to this file
     import numba
@@ -22,6 +23,21 @@ def row_layer(weight, bias) -> tuple[np.ndarray, np.ndarray]:
     """``(weight.T, bias)`` of a torch linear layer as C-contiguous float32 arrays, the layout :func:`dense_rows` takes."""
     return (np.ascontiguousarray(weight.detach().cpu().numpy().T, dtype=np.float32),
             np.ascontiguousarray(bias.detach().cpu().numpy(), dtype=np.float32))
+
+
+def mlp_layers(module: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The linear layers of a :func:`genad.nn.mlp`, in order, as :func:`row_layer` arrays."""
+    return [row_layer(layer.weight, layer.bias) for layer in module if isinstance(layer, nn.Linear)]
+
+
+def relu_mlp_rows(x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """A ReLU :func:`genad.nn.mlp` (no dropout or batch norm) through row-invariant layers."""
+    h = x
+    for i, (weight_t, bias) in enumerate(layers):
+        h = dense_rows(h, weight_t, bias)
+        if i < len(layers) - 1:
+            h = np.maximum(h, np.float32(0.0))
+    return h
 
 
 def dense_rows(H: np.ndarray, W_t: np.ndarray, b: np.ndarray, shift: np.ndarray | None = None,

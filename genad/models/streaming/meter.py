@@ -10,11 +10,14 @@ from torch import nn
 
 from genad.base import hyperparameters
 from genad.nn import mlp
-from genad.nn.rowwise import abs_error_rows, dense_rows, row_layer
+from genad.nn.rowwise import abs_error_rows, dense_rows, mlp_layers, relu_mlp_rows, row_layer
 from genad.registry import Paper, register
 from genad.streaming.base import StreamDetector
 from genad.training import seeded, train_module
 from genad.validation import check_float, check_int
+
+#: Layers of the static autoencoder without an activation: the code layer and the output layer.
+LINEAR_LAYERS = (2, 5)
 
 
 @register(
@@ -140,7 +143,7 @@ class METER(StreamDetector):
                 db = shift[:, offset + d_in * d_out:offset + d_in * d_out + d_out]
                 h = torch.einsum("noi,ni->no", weight + dw, h) + bias + db
             offset += d_in * d_out + d_out
-            if i not in (2, 5):  # linear code and output layers
+            if i not in LINEAR_LAYERS:
                 h = nn.functional.leaky_relu(h)
         return h
 
@@ -176,10 +179,8 @@ class METER(StreamDetector):
 
     def _copy_weights(self) -> None:
         """Numpy copies of the trained weights (transposed, float32) for the row-invariant scoring path."""
-        def linears(module: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
-            return [row_layer(layer.weight, layer.bias) for layer in module if isinstance(layer, nn.Linear)]
         self.rows_static_ = [row_layer(self.static_[i], self.static_[i + 1]) for i in range(0, len(self.static_), 2)]
-        self.rows_hyper_, self.rows_edl_ = linears(self.hyper_), linears(self.edl_)
+        self.rows_hyper_, self.rows_edl_ = mlp_layers(self.hyper_), mlp_layers(self.edl_)
 
     def _dynamic_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, pseudo = batch
@@ -195,24 +196,14 @@ class METER(StreamDetector):
         for i, (weight_t, bias) in enumerate(self.rows_static_):
             h = dense_rows(h, weight_t, bias, shift, offset)
             offset += weight_t.size + bias.size
-            if i not in (2, 5):
+            if i not in LINEAR_LAYERS:
                 h = np.where(h > 0, h, h * np.float32(0.01))  # leaky ReLU, torch's slope
-        return h
-
-    @staticmethod
-    def _mlp_rows(x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """A ``genad.nn.mlp`` (ReLU between linear layers) through row-invariant layers."""
-        h = x
-        for i, (weight_t, bias) in enumerate(layers):
-            h = dense_rows(h, weight_t, bias)
-            if i < len(layers) - 1:
-                h = np.maximum(h, np.float32(0.0))
         return h
 
     def _route(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores and distributional uncertainties of standardized rows (no state change)."""
         recon = self._autoencode_rows(x)
-        alpha = np.logaddexp(0.0, self._mlp_rows(recon, self.rows_edl_).astype(np.float64)) + 1.0  # softplus + 1
+        alpha = np.logaddexp(0.0, relu_mlp_rows(recon, self.rows_edl_).astype(np.float64)) + 1.0  # softplus + 1
         strength = alpha[:, 0] + alpha[:, 1]
         p = alpha / strength[:, None]
         entropy = -(p[:, 0] * np.log(p[:, 0] + 1e-7) + p[:, 1] * np.log(p[:, 1] + 1e-7))
@@ -220,7 +211,7 @@ class METER(StreamDetector):
         uncertainty = entropy - (p[:, 0] * gap[:, 0] + p[:, 1] * gap[:, 1])
         dynamic = (p[:, 0] < 0.5) | (uncertainty > self.uncertainty_threshold)
         if dynamic.any():
-            recon[dynamic] = self._autoencode_rows(x[dynamic], self._mlp_rows(x[dynamic], self.rows_hyper_))
+            recon[dynamic] = self._autoencode_rows(x[dynamic], relu_mlp_rows(x[dynamic], self.rows_hyper_))
         return abs_error_rows(x, recon), uncertainty
 
     def _score(self, X: np.ndarray) -> np.ndarray:
