@@ -201,6 +201,7 @@ class TorchDetector(BaseDetector):
     Parameters
     ----------
     epochs, batch_size, lr, weight_decay : optimisation settings (Adam).
+    lr_decay : the learning rate is multiplied by this after every epoch (1.0: constant).
     min_steps : at least this many optimizer steps, however few rows there are (more epochs on
         small data sets; 0: exactly ``epochs``).
     validation_fraction : share of training rows held out for a validation loss.
@@ -215,6 +216,7 @@ class TorchDetector(BaseDetector):
     min_steps: int = 0
     lr: float = 1e-3
     weight_decay: float = 0.0
+    lr_decay: float = 1.0
     validation_fraction: float = 0.0
     patience: int | None = None
     clip_grad_norm: float | None = None
@@ -241,6 +243,7 @@ class TorchDetector(BaseDetector):
         check_int("min_steps", self.min_steps, low=0)
         check_float("lr", self.lr, 0.0, low_closed=False)
         check_float("weight_decay", self.weight_decay, 0.0)
+        check_float("lr_decay", self.lr_decay, 0.0, 1.0, low_closed=False)
         check_float("validation_fraction", self.validation_fraction, 0.0, 0.5)
         if self.patience is not None:
             check_int("patience", self.patience, low=1)
@@ -268,7 +271,7 @@ class TorchDetector(BaseDetector):
         """
         settings = dict(
             epochs=self.epochs, batch_size=self.batch_size, min_steps=self.min_steps, lr=self.lr,
-            weight_decay=self.weight_decay, validation_fraction=self.validation_fraction, patience=self.patience,
+            weight_decay=self.weight_decay, lr_decay=self.lr_decay, validation_fraction=self.validation_fraction, patience=self.patience,
             clip_grad_norm=self.clip_grad_norm, generator=generator, verbose=self.verbose,
             desc=self.registry_name,
         )

@@ -112,6 +112,7 @@ def train_module(
     min_steps: int = 0,
     lr: float = 1e-3,
     weight_decay: float = 0.0,
+    lr_decay: float = 1.0,
     optimizer: torch.optim.Optimizer | None = None,
     parameters: Sequence[torch.nn.Parameter] | None = None,
     validation_fraction: float = 0.0,
@@ -170,6 +171,9 @@ def train_module(
             total += float(loss.detach()) * index.numel()
             count += index.numel()
         history["loss"].append(total / count)
+        if lr_decay != 1.0:
+            for group in optimizer.param_groups:
+                group["lr"] *= lr_decay
         postfix = {"loss": f"{total / count:.4g}"}
         if val_data is not None:
             val_loss = evaluate_loss(module, loss_fn, val_data, batch_size)

@@ -26,14 +26,15 @@ def activation(name: str) -> nn.Module:
 
 
 def mlp(dims: Sequence[int], activation_name: str = "relu", *, final_activation: str | None = None,
-        dropout: float = 0.0, batch_norm: bool = False) -> nn.Sequential:
+        dropout: float = 0.0, batch_norm: bool = False, bias: bool = True) -> nn.Sequential:
     """Linear layers ``dims[0] -> dims[1] -> ... -> dims[-1]`` with activations between them.
 
-    The last layer is linear unless ``final_activation`` names one.
+    The last layer is linear unless ``final_activation`` names one; ``bias=False`` drops every
+    layer's bias.
     """
     layers: list[nn.Module] = []
     for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(nn.Linear(d_in, d_out))
+        layers.append(nn.Linear(d_in, d_out, bias=bias))
         is_last = i == len(dims) - 2
         if not is_last:
             if batch_norm:
