@@ -6,6 +6,7 @@ from genad.models.reconstruction.robust_ae import RobustAutoEncoder
 from genad.models.reconstruction.wta_ae import WinnerTakeAllAutoEncoder
 from genad.models.reconstruction.dagmm import DAGMM
 from genad.models.reconstruction.memae import MemAE
+from genad.models.reconstruction.mcm import MCM
 from genad.models.reconstruction.vae import VAE
 
-__all__ = ["ContractiveAEOCSVM", "DenoisingAutoEncoder", "RobustAutoEncoder", "WinnerTakeAllAutoEncoder", "AutoEncoder", "DAGMM", "MemAE", "VAE"]
+__all__ = ["ContractiveAEOCSVM", "DenoisingAutoEncoder", "RobustAutoEncoder", "WinnerTakeAllAutoEncoder", "AutoEncoder", "DAGMM", "MCM", "MemAE", "VAE"]
