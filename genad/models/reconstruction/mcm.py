@@ -99,9 +99,9 @@ class MCM(ReconstructionDetector):
     batch 512. Two shorter schedules over the same range of learning rates (20 and 50 epochs,
     at least 100 steps) were compared with it on genad's development collection (``dev:tabular``,
     seeds 0-1, both protocols); the paper's had the best mean AUROC (0.788 against 0.784 and
-    0.759) and is the default (BENCHMARKS.md, run 8). It is slow on a CPU: a data set of 1,158
-    rows takes about a minute to fit on one core, one of 14,000 rows about ten times as long;
-    ``device="auto"`` uses a GPU when there is one.
+    0.759) and is the default (BENCHMARKS.md, run 8). It is slow on a CPU: on one core, fitting
+    1,158 rows (cardio) took 57 s and 13,866 rows (cover) 502 s; ``device="auto"`` uses a GPU
+    when there is one.
 
     Deviations: genad standardises features (the benchmark's protocol) where the paper min-max
     scales them, and shuffles the batches, which the public code does not. ``restore`` returns the
