@@ -6,7 +6,6 @@ A module joins the CLI by defining ``add_commands(subparsers)`` and being named 
 from __future__ import annotations
 
 import argparse
-import ast
 import importlib
 import sys
 from typing import Any, Sequence
@@ -14,21 +13,18 @@ from typing import Any, Sequence
 import numpy as np
 
 import genad
+from genad import registry
 
 #: Modules that add their own sub-commands (bench, report, stream, ...).
 COMMAND_MODULES: list[str] = ["genad.bench.cli", "genad.bench.timeseries", "genad.streaming.cli"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """``key=value`` with value read as a Python literal when possible (``epochs=5``, ``hidden_dims=(32,8)``)."""
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    key, raw = text.split("=", 1)
+    """``key=value`` for ``--set`` (see :func:`genad.registry.parse_assignment`), with argparse's error type."""
     try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        value = raw
-    return key.strip(), value
+        return registry.parse_assignment(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def cmd_list(args: argparse.Namespace) -> int:

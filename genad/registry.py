@@ -5,6 +5,7 @@ A model registers itself with :func:`register`; :func:`create` builds one by nam
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ FAMILIES = (
     "adversarial",
     "diffusion",
     "streaming",
+    "hybrid",
 )
 MODALITIES = ("tabular", "time-series", "stream", "image", "video", "hyperspectral", "graph", "log")
 CAPABILITIES = ("explain", "restore", "sample")
@@ -107,3 +109,23 @@ def list_models(modality: str | None = None, family: str | None = None) -> list[
         if (modality is None or modality in info.modalities) and (family is None or info.family == family)
     ]
     return sorted(infos, key=lambda i: (FAMILIES.index(i.family), i.name))
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` with the value read as a Python literal when it is one (``epochs=5``, ``hidden_dims=(32,8)``)."""
+    if "=" not in text:
+        raise ValueError(f"expected key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key.strip(), value
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """A model spec ``name?key=value&key=value`` (e.g. ``dte?kind=nonparametric``) as ``(name, params)``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"empty model spec {text!r}")
+    name, _, query = text.strip().partition("?")
+    return name, dict(parse_assignment(part) for part in query.split("&") if part)

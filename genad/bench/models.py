@@ -57,12 +57,9 @@ class ModelSpec:
 
 def parse_model_spec(text: str) -> ModelSpec:
     """Parse and check a spec (unknown model, missing PyOD and bad parameters fail here, before any run)."""
-    from genad.cli import parse_assignment
+    from genad.registry import parse_spec
 
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"empty model spec {text!r}")
-    name, _, query = text.strip().partition("?")
-    params = dict(parse_assignment(part) for part in query.split("&") if part) if query else {}
+    name, params = parse_spec(text)
     spec = ModelSpec(text.strip(), name, params)
     model = build_model(spec, seed=0, n_features=2)  # fails now with a clear error rather than in every cell
     if hasattr(model, "_check_params"):

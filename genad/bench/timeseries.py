@@ -79,11 +79,10 @@ def build_series_model(text: str, seed: int):
     windowed tabular one (``win:ae``, ``win:pyod:IForest?n_estimators=50``)."""
     import genad
     from genad.bench.models import ModelSpec, build_model
-    from genad.cli import parse_assignment
+    from genad.registry import parse_spec
     from genad.timeseries import WindowedDetector
 
-    name, _, query = text.strip().partition("?")
-    params = dict(parse_assignment(part) for part in query.split("&") if part) if query else {}
+    name, params = parse_spec(text)
     if name.startswith(WINDOW_PREFIX):
         inner = name[len(WINDOW_PREFIX):]
         if inner.startswith("pyod:"):
