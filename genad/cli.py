@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("demo", help="every tabular model on scikit-learn's breast-cancer data (one-class split)")
-    p.add_argument("--epochs", type=int, default=None, help="override every model's epochs (default: the model's own)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override the epochs of every model that has them (default: the model's own)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
 

@@ -9,7 +9,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-#: The survey's taxonomy of generative anomaly detection, used as the ``family`` of each model.
+#: The survey's taxonomy of generative anomaly detection, used as the ``family`` of each model; ``hybrid``
+#: holds the models that combine detectors of several families.
 FAMILIES = (
     "reconstruction",
     "representation",
