@@ -59,6 +59,8 @@ def test_bad_members_are_rejected(members, planted):
 def test_bad_member_parameter_is_named(planted):
     with pytest.raises(TypeError, match="ae"):
         genad.create("ensemble", members=("ae?no_such_parameter=1",)).fit(planted[0])
+    with pytest.raises(ValueError, match="epochs"):
+        genad.create("ensemble", members=("dte?kind=nonparametric", "ae?epochs=0")).fit(planted[0])
 
 
 def test_save_and_load_keep_the_members(fitted, planted, tmp_path):

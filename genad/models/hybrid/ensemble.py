@@ -57,10 +57,14 @@ class ScoreEnsemble(BaseDetector):
         if isinstance(self.members, str) or not isinstance(self.members, (tuple, list)) or not self.members:
             raise TypeError(f"members must be a non-empty tuple of model specs, got {self.members!r}")
         for spec in self.members:
-            name, _ = parse_spec(spec)
+            name, params = parse_spec(spec)
             info = get_info(name)
             if "tabular" not in info.modalities or info.cls is type(self):
                 raise ValueError(f"ensemble member {spec!r} must be a tabular genad model other than an ensemble")
+            try:  # a bad member parameter fails before any member is fitted
+                create(name, **params)._check_params()
+            except (ValueError, TypeError) as err:
+                raise type(err)(f"ensemble member {spec!r}: {err}") from None
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self.members_ = []
