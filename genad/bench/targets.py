@@ -33,7 +33,7 @@ def target_lines(path: str) -> list[str]:
             best_genad, best_pyod = auroc[~is_pyod].idxmax(), auroc[is_pyod].idxmax()
             lines.append(f"[{protocol}] best genad {best_genad} {auroc[best_genad]:.4f} vs best PyOD {best_pyod} "
                          f"{auroc[best_pyod]:.4f}: {auroc[best_genad] - auroc[best_pyod]:+.4f} "
-                         "(target >= +0.01 in one-class)")
+                         + ("(target >= +0.01)" if protocol == "one-class" else "(no target in this protocol)"))
     return lines
 
 
