@@ -85,6 +85,17 @@ def test_vae_samples_match_the_training_distribution(fitted, planted):
     assert correlation_gap < 0.25
 
 
+@pytest.mark.parametrize("name", ["vae", "beta_vae", "iwae"])
+def test_vae_family_scores_rows_far_outside_the_training_range(name, fitted, planted):
+    """A row 10^4 standard deviations out once made q(z|x)'s variance overflow float32 (NaN scores)."""
+    X_train, X_test, _ = planted
+    det = fitted["vae"] if name == "vae" else genad.create(name, random_state=0, epochs=5).fit(X_train)
+    extreme = X_test[:5].copy()
+    extreme[:, 0] = 1e4
+    scores = det.decision_function(np.vstack([X_test[:5], extreme]))
+    assert np.isfinite(scores).all() and scores[5:].min() > scores[:5].max()
+
+
 def test_vae_sampling_is_seeded(fitted):
     np.testing.assert_array_equal(fitted["vae"].sample(8), fitted["vae"].sample(8))
 

@@ -19,6 +19,9 @@ from genad.nn.mlp import mlp
 #: Soft floor on log-variances (std >= ~0.011): a decoder that shrinks the variance of a
 #: (nearly) constant feature towards zero would otherwise drive the likelihood to infinity.
 LOG_VAR_FLOOR = -9.0
+#: Hard ceiling on log-variances (std <= ~3.3e6), reached only by rows far outside the training range (a test row
+#: thousands of standard deviations out): above it, sampling ``z`` overflows float32 and the score becomes NaN.
+LOG_VAR_CEILING = 30.0
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -34,7 +37,7 @@ class GaussianMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.body(x)
-        log_var = LOG_VAR_FLOOR + F.softplus(self.log_var(hidden) - LOG_VAR_FLOOR)
+        log_var = (LOG_VAR_FLOOR + F.softplus(self.log_var(hidden) - LOG_VAR_FLOOR)).clamp(max=LOG_VAR_CEILING)
         return self.mean(hidden), log_var
 
 

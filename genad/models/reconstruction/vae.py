@@ -39,7 +39,8 @@ class VAE(GaussianLatentDetector):
     implementations of it. Its networks are one 400-unit hidden layer with a 200-d (MNIST) latent;
     genad's tabular default is smaller (64-32 hidden, 8-d latent) for CPU speed. Log-variances
     have a soft floor (``genad.nn.vae.LOG_VAR_FLOOR``) so (near-)constant features cannot make the
-    likelihood infinite. Scoring draws are seeded by ``random_state``; with ``random_state=None``
+    likelihood infinite, and a hard ceiling (``LOG_VAR_CEILING``) so a row thousands of standard
+    deviations out still gets a finite score. Scoring draws are seeded by ``random_state``; with ``random_state=None``
     each call draws afresh, so repeated scores of a row differ by Monte-Carlo noise.
 
     Parameters
