@@ -127,6 +127,6 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
     """A model spec ``name?key=value&key=value`` (e.g. ``dte?kind=nonparametric``) as ``(name, params)``."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"empty model spec {text!r}")
+        raise ValueError(f"a model spec must be a non-empty string such as 'ae?epochs=5', got {text!r}")
     name, _, query = text.strip().partition("?")
     return name, dict(parse_assignment(part) for part in query.split("&") if part)
