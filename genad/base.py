@@ -271,8 +271,8 @@ class TorchDetector(BaseDetector):
         """
         settings = dict(
             epochs=self.epochs, batch_size=self.batch_size, min_steps=self.min_steps, lr=self.lr,
-            weight_decay=self.weight_decay, lr_decay=self.lr_decay, validation_fraction=self.validation_fraction, patience=self.patience,
-            clip_grad_norm=self.clip_grad_norm, generator=generator, verbose=self.verbose,
+            weight_decay=self.weight_decay, lr_decay=self.lr_decay, validation_fraction=self.validation_fraction,
+            patience=self.patience, clip_grad_norm=self.clip_grad_norm, generator=generator, verbose=self.verbose,
             desc=self.registry_name,
         )
         settings.update(overrides)

@@ -40,7 +40,7 @@ def run_demo(epochs: int | None = None, seed: int = 0) -> list[tuple]:
           f"({int(y_test.sum())} malignant), {X_train.shape[1]} features")
     rows = []
     for info in tqdm(genad.list_models(modality="tabular"), desc="models"):
-        takes_epochs = "epochs" in genad.create(info.name).get_params()  # an ensemble has no epochs of its own
+        takes_epochs = "epochs" in info.parameters  # an ensemble has no epochs of its own
         params = {"random_state": seed} | ({"epochs": epochs} if epochs is not None and takes_epochs else {})
         start = time.perf_counter()
         det = genad.create(info.name, **params).fit(X_train)

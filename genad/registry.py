@@ -6,6 +6,7 @@ A model registers itself with :func:`register`; :func:`create` builds one by nam
 from __future__ import annotations
 
 import ast
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -48,6 +49,11 @@ class ModelInfo:
     modalities: tuple[str, ...]
     paper: Paper
     capabilities: tuple[str, ...] = field(default=())
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        """Names of the model's constructor parameters."""
+        return frozenset(inspect.signature(self.cls).parameters)
 
 
 _REGISTRY: dict[str, ModelInfo] = {}

@@ -1,6 +1,4 @@
 """Per-model settings that keep the generic sweep fast: tiny epochs; add a line for a model that needs more."""
-import dataclasses
-
 import genad
 
 DEFAULT = {"epochs": 2}
@@ -11,6 +9,6 @@ FAST_PARAMS: dict[str, dict] = {
 
 
 def fast_params(name: str) -> dict:
-    fields = {f.name for f in dataclasses.fields(genad.get_info(name).cls)}
-    default = {key: value for key, value in DEFAULT.items() if key in fields}
+    accepted = genad.get_info(name).parameters
+    default = {key: value for key, value in DEFAULT.items() if key in accepted}
     return {**default, **FAST_PARAMS.get(name, {})}

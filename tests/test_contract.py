@@ -26,6 +26,7 @@ def test_registry_lists_models():
     assert len(TABULAR) >= 1
     for info in genad.list_models():
         assert info.paper.year > 1990 and info.paper.title
+        assert info.parameters == set(genad.create(info.name).get_params())
 
 
 def test_scores_labels_probabilities(model, planted):

@@ -81,12 +81,14 @@ class ScoreEnsemble(BaseDetector):
 
     def member_scores(self, X: Any) -> np.ndarray:
         """Each member's standardised scores, shape ``(n_members, n_rows)``."""
-        X = self._validate(X)
+        return self._standardised(self._validate(X))
+
+    def _standardised(self, X: np.ndarray) -> np.ndarray:
         raw = np.stack([member.decision_function(X) for member in self.members_])
         return (raw - self.centers_[:, None]) / self.scales_[:, None]
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        standardised = self.member_scores(X)
+        standardised = self._standardised(X)
         return standardised.mean(axis=0) if self.combination == "mean" else standardised.max(axis=0)
 
     def _moved_to_cpu(self) -> None:
