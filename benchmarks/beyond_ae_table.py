@@ -9,27 +9,47 @@ import sys
 
 import pandas as pd
 
-c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-protocol = sys.argv[3] if len(sys.argv) > 3 else "one-class"
-df = pd.read_sql("select * from cells where protocol = ? and status = 'ok' and anomalies = 'real'", c, params=(protocol,))
-seeds=[int(s) for s in sys.argv[2].split(',')]
-df=df[df.seed.isin(seeds)]
-i5=["realnvp","maf","made","dsebm","beta_vae","iwae","dte","dte?kind=nonparametric","ddpm_recon","anogan","f_anogan","ganomaly","adae"]
-base=["pyod:IForest","pyod:ECOD","pyod:KNN","pyod:PCA","pyod:AutoEncoder","pyod:VAE"]
-d=df[df.model.isin(i5+base)]
-# keep only (dataset, seed) pairs that every issue-5 model finished
-done=d[d.model.isin(i5)].groupby(["dataset","seed"]).model.nunique()
-pairs=set(done[done==len(i5)].index)
-d=d[[ (a,b) in pairs for a,b in zip(d.dataset,d.seed)]]
-auroc=d.groupby(["model","dataset"]).auroc.mean().groupby("model").mean()
-auprc=d.groupby(["model","dataset"]).auprc.mean().groupby("model").mean()
-n=d.groupby("model").dataset.nunique()
-secs=(d.fit_seconds+d.score_seconds).groupby(d.model).sum()
-t=pd.DataFrame({"datasets":n,"mean AUROC":auroc.round(3),"mean AUPRC":auprc.round(3),"fit+score s":secs.round(1)}).sort_values("mean AUROC",ascending=False)
-print(f"seeds {sorted({b for a,b in pairs})}, {len({a for a,b in pairs})} datasets, {protocol}\n")
-print("| model | datasets | mean AUROC | mean AUPRC | fit+score s |\n|---|---|---|---|---|")
-for m,r in t.iterrows(): print(f"| {m} | {int(r.datasets)} | {r['mean AUROC']:.3f} | {r['mean AUPRC']:.3f} | {r['fit+score s']:.1f} |")
-print()
-print("dte nonparametric / pyod:KNN seconds:", round(secs["dte?kind=nonparametric"]/secs["pyod:KNN"],2))
-bi=auroc[i5].idxmax(); bp=auroc[base].idxmax()
-print(f"best issue-5 model {bi} {auroc[bi]:.4f} vs best PyOD {bp} {auroc[bp]:.4f}: {auroc[bi]-auroc[bp]:+.4f}")
+# the models of the "beyond the autoencoder" issue (#5) and the six PyOD baselines of the Benchmark issue
+MODELS = ["realnvp", "maf", "made", "dsebm", "beta_vae", "iwae", "dte", "dte?kind=nonparametric", "ddpm_recon",
+          "anogan", "f_anogan", "ganomaly", "adae"]
+BASELINES = ["pyod:IForest", "pyod:ECOD", "pyod:KNN", "pyod:PCA", "pyod:AutoEncoder", "pyod:VAE"]
+
+
+def load_cells(path: str, seeds: list[int], protocol: str) -> pd.DataFrame:
+    """Finished real-anomaly cells of the listed models, on the (dataset, seed) pairs every genad model finished."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    cells = pd.read_sql("select * from cells where protocol = ? and status = 'ok' and anomalies = 'real'",
+                        connection, params=(protocol,))
+    cells = cells[cells.seed.isin(seeds) & cells.model.isin(MODELS + BASELINES)]
+    finished = cells[cells.model.isin(MODELS)].groupby(["dataset", "seed"]).model.nunique()
+    complete = set(finished[finished == len(MODELS)].index)
+    return cells[[(dataset, seed) in complete for dataset, seed in zip(cells.dataset, cells.seed)]]
+
+
+def main() -> None:
+    path, seeds = sys.argv[1], [int(s) for s in sys.argv[2].split(",")]
+    protocol = sys.argv[3] if len(sys.argv) > 3 else "one-class"
+    cells = load_cells(path, seeds, protocol)
+    per_dataset = cells.groupby(["model", "dataset"])
+    auroc = per_dataset.auroc.mean().groupby("model").mean()
+    auprc = per_dataset.auprc.mean().groupby("model").mean()
+    seconds = (cells.fit_seconds + cells.score_seconds).groupby(cells.model).sum()
+    # sorted on the rounded means, so that ties keep the models' alphabetical order
+    table = pd.DataFrame({"datasets": cells.groupby("model").dataset.nunique(), "mean AUROC": auroc.round(3),
+                          "mean AUPRC": auprc.round(3), "fit+score s": seconds.round(1)}
+                         ).sort_values("mean AUROC", ascending=False)
+    pairs = set(zip(cells.dataset, cells.seed))
+    print(f"seeds {sorted({seed for _, seed in pairs})}, {len({name for name, _ in pairs})} datasets, {protocol}\n")
+    print("| model | datasets | mean AUROC | mean AUPRC | fit+score s |\n|---|---|---|---|---|")
+    for model, row in table.iterrows():
+        print(f"| {model} | {int(row['datasets'])} | {row['mean AUROC']:.3f} | {row['mean AUPRC']:.3f} "
+              f"| {row['fit+score s']:.1f} |")
+    print()
+    print("dte nonparametric / pyod:KNN seconds:", round(seconds["dte?kind=nonparametric"] / seconds["pyod:KNN"], 2))
+    best_model, best_baseline = auroc[MODELS].idxmax(), auroc[BASELINES].idxmax()
+    print(f"best issue-5 model {best_model} {auroc[best_model]:.4f} vs best PyOD {best_baseline} "
+          f"{auroc[best_baseline]:.4f}: {auroc[best_model] - auroc[best_baseline]:+.4f}")
+
+
+if __name__ == "__main__":
+    main()
