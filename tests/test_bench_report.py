@@ -48,6 +48,18 @@ def test_html_with_embedded_images_and_markdown(tmp_path):
     assert "| model | datasets | mean AUROC |" in markdown and "| ae | 3 | 0.800 |" in markdown
 
 
+def test_stream_cells_without_baselines_keep_integer_counts_and_are_not_called_synthetic(tmp_path):
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        for dataset, auroc in (("a", 0.9), ("b", 0.7)):
+            store.write(dict(suite="streams", dataset=dataset, model="memstream", seed=0, protocol="prequential",
+                             anomalies="natural", status="ok", auroc=auroc, auprc=0.5, fit_seconds=1.0,
+                             score_seconds=2.0, peak_memory_mb=3.0))
+    _, md_path = write_report(tmp_path / "s.sqlite", tmp_path / "s.html", tmp_path / "s.md")
+    markdown = md_path.read_text()
+    assert "### prequential\n" in markdown and "synthetic" not in markdown
+    assert "| memstream | 2 | 0.800 | 0.500 | 1.000 | 6.000 | 3.000 | 0 |" in markdown
+
+
 def test_report_of_a_missing_or_empty_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "none.sqlite", tmp_path / "r.html")

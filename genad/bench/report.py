@@ -67,8 +67,11 @@ def _wtl(auroc: pd.DataFrame, model: str, baseline: str, tie: float) -> str:
 
 
 def _groups(frame: pd.DataFrame):
+    from genad.synthesis import ANOMALY_TYPES
+
     for (protocol, anomalies), cells in frame.groupby(["protocol", "anomalies"], sort=True):
-        title = protocol if anomalies == "real" else f"{protocol}, synthetic {anomalies} anomalies"
+        # the data's own anomalies are "real" in the tabular suites and "natural" in the streams suite
+        title = f"{protocol}, synthetic {anomalies} anomalies" if anomalies in ANOMALY_TYPES else protocol
         yield title, cells
 
 
@@ -125,7 +128,7 @@ def _fmt(value: Any) -> str:
 def markdown_table(frame: pd.DataFrame) -> str:
     header = [frame.index.name or ""] + [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for index, row in frame.iterrows():
+    for index, row in frame.astype(object).iterrows():  # object rows keep integer columns integers
         lines.append("| " + " | ".join([str(index)] + [_fmt(v) for v in row]) + " |")
     return "\n".join(lines)
 
