@@ -12,6 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
+from tqdm.auto import tqdm
 
 import genad
 from genad.streaming.base import StreamDetector
@@ -36,11 +37,14 @@ def run_stream(model: str, data: str, out: str, checkpoint: str | None = None, e
     position = load_checkpoint(det, checkpoint) if checkpoint else None
     consumed, n_bytes, written = ((position["consumed"], position["scores_bytes"], position["n_scores"])
                                   if position else (0, None, 0))
-    with _open_scores(Path(out), n_bytes) as scores_file:
+    # the bar shows on a terminal only (disable=None), counting from where a resumed run starts
+    with _open_scores(Path(out), n_bytes) as scores_file, tqdm(
+            total=X.shape[0], initial=consumed, unit="record", desc=f"stream {model}", disable=None) as bar:
         for start in range(consumed, X.shape[0], every):
             scores = det.process(X[start:start + every])
             scores_file.write("".join(f"{written + i},{s!r}\n" for i, s in enumerate(scores.tolist())))
             written += len(scores)
+            bar.update(len(scores))
             scores_file.flush()
             os.fsync(scores_file.fileno())
             if checkpoint:
