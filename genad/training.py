@@ -141,40 +141,23 @@ def train_module(
     -------
     history : ``{"loss": [...], "val_loss": [...]}``, mean loss per epoch.
     """
-    n = _n_rows(data)
-    device = (data[0] if isinstance(data, tuple) else data).device
-    train_data, val_data = data, None
-    if validation_fraction > 0 and n >= 10:
-        perm = torch.randperm(n, generator=generator).to(device)
-        n_val = max(1, int(round(n * validation_fraction)))
-        val_data, train_data = _take(data, perm[:n_val]), _take(data, perm[n_val:])
+    train_data, val_data = _split_validation(data, validation_fraction, generator)
     params = list(parameters) if parameters is not None else list(module.parameters())
     if optimizer is None:
         optimizer = adam(params, lr=lr, weight_decay=weight_decay)
 
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best_val, best_state, stale = float("inf"), None, 0
-    n_train = _n_rows(train_data)
-    epochs = max(epochs, math.ceil(min_steps / len(_batch_stops(n_train, batch_size))))
+    epochs = max(epochs, math.ceil(min_steps / len(_batch_stops(_n_rows(train_data), batch_size))))
     bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
     for epoch in bar:
-        module.train()
-        total, count = 0.0, 0
-        for index in _batches(n_train, batch_size, generator, device):
-            loss = loss_fn(_take(train_data, index))
-            _guard_finite(loss, epoch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-            optimizer.step()
-            total += float(loss.detach()) * index.numel()
-            count += index.numel()
-        history["loss"].append(total / count)
+        loss = _train_epoch(module, loss_fn, train_data, batch_size, optimizer, params, clip_grad_norm,
+                            generator, epoch)
+        history["loss"].append(loss)
         if lr_decay != 1.0:
             for group in optimizer.param_groups:
                 group["lr"] *= lr_decay
-        postfix = {"loss": f"{total / count:.4g}"}
+        postfix = {"loss": f"{loss:.4g}"}
         if val_data is not None:
             val_loss = evaluate_loss(module, loss_fn, val_data, batch_size)
             _guard_finite(torch.tensor(val_loss), epoch)
@@ -188,9 +171,40 @@ def train_module(
                 break
         bar.set_postfix(postfix)
     if best_state is not None and patience is not None:
-        module.load_state_dict(best_state)
+        module.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
     module.eval()
     return history
+
+
+def _split_validation(data: Batch, fraction: float, generator: torch.Generator | None) -> tuple[Batch, Batch | None]:
+    """``(training rows, validation rows or None)``: a random ``fraction`` held out, when there are 10 rows or more."""
+    n = _n_rows(data)
+    if fraction <= 0 or n < 10:
+        return data, None
+    device = (data[0] if isinstance(data, tuple) else data).device
+    perm = torch.randperm(n, generator=generator).to(device)
+    n_val = max(1, int(round(n * fraction)))
+    return _take(data, perm[n_val:]), _take(data, perm[:n_val])
+
+
+def _train_epoch(module: nn.Module, loss_fn: Callable[[Batch], torch.Tensor], data: Batch, batch_size: int,
+                 optimizer: torch.optim.Optimizer, params: list, clip_grad_norm: float | None,
+                 generator: torch.Generator | None, epoch: int) -> float:
+    """One pass over ``data`` in shuffled mini-batches; returns the mean loss per row."""
+    module.train()
+    device = (data[0] if isinstance(data, tuple) else data).device
+    total, count = 0.0, 0
+    for index in _batches(_n_rows(data), batch_size, generator, device):
+        loss = loss_fn(_take(data, index))
+        _guard_finite(loss, epoch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        optimizer.step()
+        total += float(loss.detach()) * index.numel()
+        count += index.numel()
+    return total / count
 
 
 @torch.no_grad()
