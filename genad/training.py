@@ -84,6 +84,10 @@ def _n_rows(data: Batch) -> int:
     return (data[0] if isinstance(data, tuple) else data).shape[0]
 
 
+def _device_of(data: Batch) -> torch.device:
+    return (data[0] if isinstance(data, tuple) else data).device
+
+
 def _batch_stops(n: int, batch_size: int) -> list[int]:
     """End of each batch of ``n`` rows. A one-row last batch breaks batch normalisation: it is folded into the
     batch before it."""
@@ -181,7 +185,7 @@ def _split_validation(data: Batch, fraction: float, generator: torch.Generator |
     n = _n_rows(data)
     if fraction <= 0 or n < 10:
         return data, None
-    device = (data[0] if isinstance(data, tuple) else data).device
+    device = _device_of(data)
     perm = torch.randperm(n, generator=generator).to(device)
     n_val = max(1, int(round(n * fraction)))
     return _take(data, perm[n_val:]), _take(data, perm[:n_val])
@@ -192,7 +196,7 @@ def _train_epoch(module: nn.Module, loss_fn: Callable[[Batch], torch.Tensor], da
                  generator: torch.Generator | None, epoch: int) -> float:
     """One pass over ``data`` in shuffled mini-batches; returns the mean loss per row."""
     module.train()
-    device = (data[0] if isinstance(data, tuple) else data).device
+    device = _device_of(data)
     total, count = 0.0, 0
     for index in _batches(_n_rows(data), batch_size, generator, device):
         loss = loss_fn(_take(data, index))
@@ -212,7 +216,7 @@ def evaluate_loss(module: nn.Module, loss_fn: Callable[[Batch], torch.Tensor], d
     """Mean loss over ``data`` in eval mode, without gradients."""
     module.eval()
     n = _n_rows(data)
-    device = (data[0] if isinstance(data, tuple) else data).device
+    device = _device_of(data)
     total = 0.0
     for index in _batches(n, batch_size, None, device):
         total += float(loss_fn(_take(data, index))) * index.numel()
