@@ -16,7 +16,8 @@ import genad
 from genad import registry
 
 #: Modules that add their own sub-commands (bench, report, stream, ...).
-COMMAND_MODULES: list[str] = ["genad.bench.cli", "genad.bench.timeseries", "genad.streaming.cli"]
+COMMAND_MODULES: list[str] = ["genad.bench.cli", "genad.bench.timeseries", "genad.bench.streams",
+                               "genad.streaming.cli"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -42,3 +42,12 @@ def test_demo_prints_a_row_per_tabular_model(capsys):
     assert "AUROC" in out
     for info in genad.list_models(modality="tabular"):
         assert f"\n{info.name} " in out
+
+
+def test_bench_streams_names_unknown_models_and_streams_before_running(tmp_path, capsys):
+    results = tmp_path / "s.sqlite"
+    assert main(["bench-streams", "--models", "memstream,nope", "--results", str(results)]) == 2
+    assert "unknown streams model(s) ['nope']" in capsys.readouterr().err
+    assert main(["bench-streams", "--datasets", "kdd99", "--results", str(results)]) == 2
+    assert "unknown stream(s) ['kdd99']" in capsys.readouterr().err
+    assert not results.exists()

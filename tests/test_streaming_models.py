@@ -172,11 +172,11 @@ def test_cut_stream_keeps_order_and_finds_anomalies():
     assert Xh[0, 0] == 0
 
 
-def test_window_aurocs_skip_one_class_windows():
+def test_window_aurocs_are_in_stream_order_with_none_for_one_class_windows():
     y = np.r_[np.zeros(50, dtype=int), np.tile([0, 1], 25)]
     scores = y + 0.1 * np.arange(100) / 100
-    out = window_aurocs(y, scores, n_windows=4)
-    assert len(out) == 2 and all(a == 1.0 for a in out)
+    scores[75:] = -scores[75:]  # the last window ranks its anomalies last
+    assert window_aurocs(y, scores, n_windows=4) == [None, None, 1.0, 0.0]
 
 
 @pytest.mark.parametrize("make", [

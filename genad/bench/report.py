@@ -156,6 +156,12 @@ def build_report(frame: pd.DataFrame, source: str, tie: float = 0.005) -> tuple[
         parts.append(f"<h3>AUROC per dataset</h3>{html_table(datasets)}")
         md += [f"\n### {title}\n", markdown_table(board), f"\nAUROC per dataset ({title}):\n",
                markdown_table(datasets)]
+        if (cells.suite == "streams").all():
+            from genad.bench.streams import report_sections
+
+            stream_html, stream_md = report_sections(cells)
+            parts += stream_html
+            md += stream_md
     failed = frame[frame.status == "failed"]
     if len(failed):
         errors = failed[["dataset", "model", "seed", "protocol", "anomalies"]].assign(

@@ -32,7 +32,7 @@ import numpy as np
 from genad.bench.datasets import DatasetRef, load_dataset
 from genad.bench.models import ModelSpec, build_model
 from genad.bench.protocol import PROTOCOLS, cap_rows, make_split
-from genad.bench.store import KEY_FIELDS, ResultStore
+from genad.bench.store import KEY_FIELDS, ResultStore, scores_sha256
 from genad.training import warm_up_torch
 
 SUITE = "tabular"
@@ -133,7 +133,7 @@ def _measure(cell: Cell) -> dict[str, Any]:
             auprc=float(average_precision_score(split.y_test, scores)),
             fit_seconds=fit_seconds, score_seconds=score_seconds, peak_memory_mb=memory.peak_mb,
             n_fit=len(split.X_fit), n_test=len(split.y_test), n_test_anomalies=int(split.y_test.sum()),
-            scores_sha256=hashlib.sha256(scores.tobytes()).hexdigest(),
+            scores_sha256=scores_sha256(scores),
         )
     except Exception as err:  # a model's failure is a result, not the end of the run
         record.update(status="failed", error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")

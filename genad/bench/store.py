@@ -10,11 +10,14 @@ version; a foreign, corrupt or other-version file raises ``ValueError`` and is l
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Iterable
+
+import numpy as np
 
 APPLICATION = "genad-bench-results"
 SCHEMA_VERSION = 1
@@ -35,6 +38,12 @@ CREATE TABLE IF NOT EXISTS cells (
     PRIMARY KEY ({", ".join(KEY_FIELDS)})
 );
 """
+
+
+def scores_sha256(scores: np.ndarray) -> str:
+    """The fingerprint stored with a cell: the sha256 of its scores as float64, so a re-run with other code
+    can be checked for identical scores without storing them."""
+    return hashlib.sha256(np.ascontiguousarray(scores, dtype=np.float64).tobytes()).hexdigest()
 
 
 class ResultStore:

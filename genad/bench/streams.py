@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from genad.bench.runner import PeakMemory
-from genad.bench.store import ResultStore
+from genad.bench.store import ResultStore, scores_sha256
 from genad.data.streams import STREAMS, load_stream
 from genad.metrics import auprc, auroc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUITE, PROTOCOL = "streams", "prequential"
 MODELS = ("memstream", "meter", "memstream-paper", "hst", "xstream", "rshash")
@@ -51,13 +54,11 @@ def warm_up_size(n_records: int) -> int:
     return int(min(2048, max(16, n_records // 10)))
 
 
-def window_aurocs(y: np.ndarray, scores: np.ndarray, n_windows: int = N_WINDOWS) -> list[float]:
-    """AUROC of each of ``n_windows`` consecutive windows that holds both classes."""
-    out = []
-    for idx in np.array_split(np.arange(len(y)), n_windows):
-        if 0 < y[idx].sum() < len(idx):
-            out.append(auroc(y[idx], scores[idx]))
-    return out
+def window_aurocs(y: np.ndarray, scores: np.ndarray, n_windows: int = N_WINDOWS) -> list[float | None]:
+    """AUROC of each of ``n_windows`` consecutive windows, in stream order; ``None`` where a window
+    holds one class only (its AUROC is undefined)."""
+    return [auroc(y[idx], scores[idx]) if 0 < y[idx].sum() < len(idx) else None
+            for idx in np.array_split(np.arange(len(y)), n_windows)]
 
 
 # --- the models, each as "warm up" and "stream" steps -----------------------------------------------
@@ -154,14 +155,17 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
             start, cpu = time.perf_counter(), time.process_time()
             scores = stream(X)
             seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-        windows = window_aurocs(y, scores)
+        per_window = window_aurocs(y, scores)
+        windows = [a for a in per_window if a is not None]
         extra = {"records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
+                 "window_aurocs": per_window,
                  "window_auroc_mean": float(np.mean(windows)) if windows else None,
                  "window_auroc_min": float(np.min(windows)) if windows else None, "n_windows": len(windows)}
         if det is not None:
             extra.update(state_bytes=det.state_nbytes(), memory_updates=int(det.n_updates_))
         record.update(status="ok", auroc=auroc(y, scores), auprc=auprc(y, scores), fit_seconds=fit_seconds,
-                      score_seconds=seconds, peak_memory_mb=memory.peak_mb, extra=extra)
+                      score_seconds=seconds, peak_memory_mb=memory.peak_mb, extra=extra,
+                      scores_sha256=scores_sha256(scores))
     except Exception as err:  # a failed cell is stored, the suite goes on
         record.update(status="failed", error=f"{type(err).__name__}: {err}")
     return record
@@ -211,6 +215,75 @@ def summary_table(results: str) -> str:
             + "\n\nrecords per second of the streaming pass (warm-up excluded)\n\n" + markdown_table(speed.round(0)))
 
 
+def report_sections(cells: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The streams suite's own part of ``genad report``: HTML parts and Markdown lines.
+
+    Per stream and model (means over seeds): records per second of the streaming pass, the mean and the
+    worst window AUROC, and a figure of the AUROC in each of the ``N_WINDOWS`` consecutive windows, which
+    shows where in the stream a model loses track (cells stored before the per-window list was kept
+    appear in the tables only).
+    """
+    import pandas as pd
+
+    from genad.bench.report import html_table, markdown_table
+
+    ok = cells[cells.status == "ok"]
+    extra = pd.DataFrame(list(ok.extra), index=ok.index)
+    frame = pd.concat([ok[["dataset", "model", "seed"]], extra], axis=1)
+    tables = {
+        "Records per second of the streaming pass (warm-up excluded)": "records_per_s",
+        "Mean AUROC over the stream's windows": "window_auroc_mean",
+        "Worst window AUROC": "window_auroc_min",
+    }
+    html_parts, md = [], []
+    for title, column in tables.items():
+        if column not in frame:
+            continue
+        table = frame.pivot_table(index="dataset", columns="model", values=column, aggfunc="mean")
+        html_parts.append(f"<h3>{title}</h3>{html_table(table)}")
+        md += [f"\n{title}:\n", markdown_table(table)]
+    if "window_aurocs" in frame and frame.window_aurocs.notna().any():
+        html_parts.append(f'<img alt="AUROC per window" src="data:image/png;base64,{window_plot(frame)}">')
+    return html_parts, md
+
+
+def window_plot(frame: pd.DataFrame) -> str:
+    """One panel per stream: each model's AUROC (mean over seeds) in each consecutive window, as a base64 PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genad.bench.report import png_data_uri
+
+    frame = frame[frame.window_aurocs.apply(lambda w: isinstance(w, list))]
+    streams = sorted(frame.dataset.unique())
+    columns = min(4, len(streams))
+    rows = -(-len(streams) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False, sharey=True)
+    colours = {model: f"C{i % 10}" for i, model in enumerate(sorted(frame.model.unique()))}  # same colour in every panel
+    for ax, stream in zip(axes.flat, streams):
+        for model, group in frame[frame.dataset == stream].groupby("model"):
+            per_seed = np.array([[np.nan if a is None else a for a in w] for w in group.window_aurocs], dtype=float)
+            seeds = np.isfinite(per_seed).sum(axis=0)
+            mean = np.where(seeds > 0, np.nansum(per_seed, axis=0) / np.maximum(seeds, 1), np.nan)
+            ax.plot(np.arange(1, len(mean) + 1), mean, marker=".", color=colours[model], label=model)
+        ax.set_title(stream, fontsize=9)
+        ax.axhline(0.5, color="grey", lw=0.5, ls=":")
+        ax.set_ylim(0, 1.02)
+    for ax in list(axes.flat)[len(streams):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("AUROC")
+    for ax in axes[-1]:
+        ax.set_xlabel("window of the stream")
+    handles = [plt.Line2D([], [], color=colour, marker=".") for colour in colours.values()]
+    fig.legend(handles, list(colours), loc="lower center", ncol=min(6, len(colours)), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("AUROC in consecutive windows (mean over seeds; gaps: a window with one class only)")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return png_data_uri(fig)
+
+
 def measure_throughput(model: str = "memstream", dataset: str = "nsl_kdd", seed: int = 0) -> dict[str, float]:
     """Warm-up seconds, and wall and CPU records per second of ``process`` over the whole stream."""
     X, y = cut_stream(*load_stream(dataset), max_records=len(load_stream(dataset)[0]))
@@ -225,26 +298,53 @@ def measure_throughput(model: str = "memstream", dataset: str = "nsl_kdd", seed:
             "records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / cpu_seconds}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="genad streams suite (prequential)")
-    parser.add_argument("--results", default="results/streams.sqlite")
-    parser.add_argument("--datasets", default=",".join(STREAMS))
-    parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--max-records", type=int, default=MAX_RECORDS)
-    parser.add_argument("--rerun", action="store_true")
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from genad.bench.cli import comma_list, parse_seeds
+
+    parser.add_argument("--results", default="results/streams.sqlite", help="SQLite results file (created or resumed)")
+    parser.add_argument("--datasets", type=comma_list, default=list(STREAMS),
+                        help=f"comma-separated (default all: {','.join(STREAMS)})")
+    parser.add_argument("--models", type=comma_list, default=list(MODELS),
+                        help=f"comma-separated (default all: {','.join(MODELS)})")
+    parser.add_argument("--seeds", type=parse_seeds, default=[0], help="comma-separated (default 0)")
+    parser.add_argument("--max-records", type=int, default=MAX_RECORDS,
+                        help=f"longer streams are cut to this many contiguous records (default {MAX_RECORDS})")
+    parser.add_argument("--rerun", action="store_true", help="run cells again even when the file holds them")
     parser.add_argument("--throughput", action="store_true",
                         help="only time `process` of each model on each dataset (whole stream, no store)")
-    args = parser.parse_args(argv)
+
+
+def cmd_bench_streams(args: argparse.Namespace) -> int:
+    for kind, names, known in (("stream", args.datasets, STREAMS), ("streams model", args.models, MODELS)):
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(f"unknown {kind}(s) {unknown}; expected some of {list(known)}")
+    if args.max_records < 1:
+        raise ValueError(f"--max-records must be >= 1, got {args.max_records}")
     if args.throughput:
-        for dataset in args.datasets.split(","):
-            for model in args.models.split(","):
+        for dataset in args.datasets:
+            for model in args.models:
                 print(dataset, model, {k: round(v, 2) for k, v in measure_throughput(model, dataset).items()})
         return 0
-    run_suite(args.results, args.datasets.split(","), args.models.split(","),
-              tuple(int(s) for s in args.seeds.split(",")), args.max_records, args.rerun)
+    done = run_suite(args.results, args.datasets, args.models, tuple(args.seeds), args.max_records, args.rerun)
     print(summary_table(args.results))
-    return 0
+    return 1 if any(record["status"] == "failed" for record in done) else 0
+
+
+def add_commands(subparsers) -> None:
+    """Add ``bench-streams`` to the ``genad`` command line."""
+    p = subparsers.add_parser(
+        "bench-streams", help="run the streams suite (prequential) into a results file (resumable)",
+        description="Prequential evaluation: every record is scored before the model learns from it. "
+                    "A re-run with the same --results skips finished cells; `genad report` makes the report.")
+    _add_arguments(p)
+    p.set_defaults(func=cmd_bench_streams)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="genad streams suite (prequential); same as `genad bench-streams`")
+    _add_arguments(parser)
+    return cmd_bench_streams(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ dataset = series, protocol ``train-test``), with the time-series metrics in ``ex
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import platform
 import time
@@ -35,7 +34,7 @@ import pandas as pd
 from genad.bench.report import html_document, html_table, markdown_table, png_data_uri
 from genad.bench.runner import PeakMemory
 from genad.training import warm_up_torch
-from genad.bench.store import ResultStore, open_existing
+from genad.bench.store import ResultStore, open_existing, scores_sha256
 
 SUITES = ("smd", "asd", "nab")
 PROTOCOL = "train-test"
@@ -165,7 +164,7 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
         record.update(
             status="ok", auroc=metrics.pop("auroc"), auprc=metrics.pop("auprc"), fit_seconds=fit_seconds,
             score_seconds=score_seconds, peak_memory_mb=memory.peak_mb, n_fit=len(train), n_test=len(test),
-            n_test_anomalies=int(series.labels.sum()), scores_sha256=hashlib.sha256(scores.tobytes()).hexdigest(),
+            n_test_anomalies=int(series.labels.sum()), scores_sha256=scores_sha256(scores),
             extra={**metrics, "plot_scores": downsample_max(scores)},
         )
     except Exception as err:  # a model's failure is a result, not the end of the run
