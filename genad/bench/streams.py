@@ -1,10 +1,11 @@
 """The ``streams`` suite: prequential evaluation of streaming detectors on streams in arrival order.
 
 Each record is scored before the detector learns from it. Reported per (stream, model, seed):
-AUROC and AUPRC over the whole stream, the mean and worst AUROC over ``n_windows`` consecutive
-windows (windows holding one class only are skipped), records per second of the streaming pass
-(warm-up training timed apart), and peak memory. Results go to the benchmark's result store
-(suite ``streams``, protocol ``prequential``).
+AUROC and AUPRC over the whole stream, the AUROC in each of ``n_windows`` consecutive windows (with
+their mean and the worst; a window holding one class only has none), records per second of the
+streaming pass (warm-up training timed apart), and peak memory. Results go to the benchmark's result
+store (suite ``streams``, protocol ``prequential``); ``genad bench-streams`` runs the suite and
+``genad report`` shows it, with a figure of every model's AUROC window by window.
 
 Models: ``memstream`` (label-free: warms up on the first records whatever they are), ``meter``
 (label-free too), ``memstream-paper`` (the paper's setting: per-dataset preset and warm-up on the
@@ -256,6 +257,7 @@ def window_plot(frame: pd.DataFrame) -> str:
     from genad.bench.report import png_data_uri
 
     frame = frame[frame.window_aurocs.apply(lambda w: isinstance(w, list))]
+    n_windows = max(len(w) for w in frame.window_aurocs)
     streams = sorted(frame.dataset.unique())
     columns = min(4, len(streams))
     rows = -(-len(streams) // columns)
@@ -270,6 +272,8 @@ def window_plot(frame: pd.DataFrame) -> str:
         ax.set_title(stream, fontsize=9)
         ax.axhline(0.5, color="grey", lw=0.5, ls=":")
         ax.set_ylim(0, 1.02)
+        ax.set_xlim(0.5, n_windows + 0.5)
+        ax.set_xticks(range(1, n_windows + 1))
     for ax in list(axes.flat)[len(streams):]:
         ax.axis("off")
     for ax in axes[:, 0]:
