@@ -92,3 +92,14 @@ def test_target_lines_compare_genad_with_the_best_baseline(tmp_path):
     lines = target_lines(tmp_path / "r.sqlite")
     assert lines[0].startswith("cells: 37 (1 failed); datasets 4; seeds [0, 1]")
     assert "[one-class] best genad ae 0.8000 vs best PyOD pyod:IForest 0.8000: +0.0000" in lines[1]
+
+
+def test_bootstrap_interval_of_paired_differences():
+    from genad.bench.targets import bootstrap_interval
+
+    assert bootstrap_interval([0.02] * 10) == pytest.approx((0.02, 0.02))
+    low, high = bootstrap_interval([-0.1, 0.1] * 20)
+    assert low < 0 < high and low == pytest.approx(-high, abs=0.01)
+    assert bootstrap_interval([0.0, 0.01, 0.03], seed=1) == bootstrap_interval([0.0, 0.01, 0.03], seed=1)
+    with pytest.raises(ValueError, match="no paired differences"):
+        bootstrap_interval([])
