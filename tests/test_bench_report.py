@@ -95,7 +95,7 @@ def test_target_lines_compare_genad_with_the_best_baseline(tmp_path):
 
 
 def test_bootstrap_interval_of_paired_differences():
-    from genad.bench.targets import bootstrap_interval
+    from genad.bench.stats import bootstrap_interval
 
     assert bootstrap_interval([0.02] * 10) == pytest.approx((0.02, 0.02))
     low, high = bootstrap_interval([-0.1, 0.1] * 20)

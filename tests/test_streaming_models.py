@@ -197,3 +197,16 @@ def test_streams_without_numba_are_exact_too(stream, monkeypatch, make):
     one_by_one = np.concatenate([single.process(X[i:i + 1]) for i in range(len(X))])
     np.testing.assert_array_equal(scores, one_by_one)
     assert batched.n_updates_ == single.n_updates_ > 0
+
+
+def test_suite_target_line_compares_memstream_with_the_best_baseline():
+    import pandas as pd
+
+    from genad.bench.streams import target_line
+
+    per_stream = pd.DataFrame({"memstream": [0.9, 0.8, 0.7], "rshash": [0.85, 0.7, 0.6], "hst": [0.5, 0.5, 0.5],
+                               "meter": [1.0, 1.0, 1.0]}, index=["a", "b", "c"])
+    line = target_line(per_stream)
+    assert line.startswith("memstream 0.800 vs best baseline rshash 0.717: difference +0.083")
+    assert "over 3 streams" in line and line.endswith("MET")
+    assert "not evaluated" in target_line(per_stream[["memstream", "meter"]])

@@ -71,6 +71,7 @@ def test_suite_runs_resumes_and_reports(data_dir, tmp_path):
     document, markdown = build_timeseries_report(results, data_dir)
     assert document.count("data:image/png;base64,") == 2  # one plot per series
     assert "VUS-PR" in markdown and "best baseline" in markdown and "optimistic" in markdown
+    assert "95% interval over 2 series" in markdown
 
 
 def test_unknown_models_fail_before_the_run(data_dir):

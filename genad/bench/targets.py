@@ -10,29 +10,8 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-import pandas as pd
-
 from genad.bench.report import load_frame
-
-
-def bootstrap_interval(differences: np.ndarray, level: float = 0.95, n_resamples: int = 10_000,
-                       seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of paired per-dataset differences (datasets drawn with
-    replacement; seeded, so the printed interval is reproducible)."""
-    differences = np.asarray(differences, dtype=float)
-    if differences.size == 0:
-        raise ValueError("no paired differences to bootstrap")
-    draws = np.random.default_rng(seed).integers(0, differences.size, size=(n_resamples, differences.size))
-    means = differences[draws].mean(axis=1)
-    tail = (1 - level) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
-
-
-def _interval(per_dataset: pd.DataFrame, model: str, baseline: str) -> str:
-    paired = per_dataset[[model, baseline]].dropna()
-    low, high = bootstrap_interval((paired[model] - paired[baseline]).to_numpy())
-    return f"[95% interval over {len(paired)} datasets {low:+.4f} to {high:+.4f}]"
+from genad.bench.stats import interval_text
 
 
 def target_lines(path: str) -> list[str]:
@@ -53,13 +32,13 @@ def target_lines(path: str) -> list[str]:
                 f"pyod:AutoEncoder: {auroc['pyod:AutoEncoder']:.4f}, {seconds['pyod:AutoEncoder']:.0f} s; "
                 f"time ratio {seconds['ae'] / seconds['pyod:AutoEncoder']:.3f} (target <= 0.2); "
                 f"AUROC diff {auroc['ae'] - auroc['pyod:AutoEncoder']:+.4f} "
-                f"{_interval(per_dataset, 'ae', 'pyod:AutoEncoder')} (target >= 0)")
+                f"{interval_text(per_dataset, 'ae', 'pyod:AutoEncoder', 'datasets')} (target >= 0)")
         is_pyod = auroc.index.str.startswith("pyod:")
         if is_pyod.any() and (~is_pyod).any():
             best_genad, best_pyod = auroc[~is_pyod].idxmax(), auroc[is_pyod].idxmax()
             lines.append(f"[{protocol}] best genad {best_genad} {auroc[best_genad]:.4f} vs best PyOD {best_pyod} "
                          f"{auroc[best_pyod]:.4f}: {auroc[best_genad] - auroc[best_pyod]:+.4f} "
-                         f"{_interval(per_dataset, best_genad, best_pyod)} "
+                         f"{interval_text(per_dataset, best_genad, best_pyod, 'datasets')} "
                          + ("(target >= +0.01)" if protocol == "one-class" else "(no target in this protocol)"))
     return lines
 
