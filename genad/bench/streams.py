@@ -202,7 +202,8 @@ def _line(r: dict[str, Any]) -> str:
 
 
 def summary_table(results: str) -> str:
-    """Markdown: AUROC per stream and model, the mean over streams, and memstream's throughput."""
+    """Markdown: AUROC per stream and model, the mean over streams, the suite target's line, and each model's
+    records per second."""
     import pandas as pd
 
     from genad.bench.report import markdown_table
