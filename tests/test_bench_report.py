@@ -66,15 +66,19 @@ def test_stream_report_shows_throughput_and_auroc_per_window(tmp_path):
             store.write(dict(suite="streams", dataset="a", model="memstream", seed=seed, protocol="prequential",
                              anomalies="natural", status="ok", auroc=0.8, auprc=0.5, fit_seconds=1.0,
                              score_seconds=2.0, peak_memory_mb=3.0,
-                             extra={"records_per_s": 1000.0 * (seed + 1), "window_aurocs": windows,
-                                    "window_auroc_mean": 0.7 - 0.2 * seed, "window_auroc_min": 0.5 - 0.2 * seed}))
+                             n_test=6, extra={"records_per_s": 1000.0 * (seed + 1), "window_aurocs": windows,
+                                              "window_auroc_mean": 0.7 - 0.2 * seed,
+                                              "window_auroc_min": 0.5 - 0.2 * seed,
+                                              "plot_scores": [0.1, 0.2, 0.9, 0.8, 0.1, 0.0],
+                                              "plot_labels": [0, 0, 1, 1, 0, 0]}))
     html_path, md_path = write_report(tmp_path / "s.sqlite", tmp_path / "s.html", tmp_path / "s.md")
     markdown = md_path.read_text()
     assert "Records per second of the streaming pass (warm-up excluded):" in markdown
     assert "| a | 1500 |" in markdown  # mean over the two seeds
     assert "Worst window AUROC:" in markdown and "| a | 0.400 |" in markdown
     page = html_path.read_text()
-    assert 'alt="AUROC per window"' in page and page.count('src="data:image/png;base64,') == 3
+    assert 'alt="AUROC per window"' in page and 'alt="a scores"' in page
+    assert page.count('src="data:image/png;base64,') == 4  # box plot, runtime scatter, windows, one stream's scores
 
 
 def test_report_of_a_missing_or_empty_file_is_a_clear_error(tmp_path):

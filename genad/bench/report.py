@@ -76,6 +76,18 @@ def _groups(frame: pd.DataFrame):
 
 
 # --- figures ---------------------------------------------------------------------------------------
+PLOT_POINTS = 800  # values kept per scored series or stream for the report's plots
+
+
+def downsample_max(values: np.ndarray, points: int = PLOT_POINTS) -> list[float]:
+    """Max-pooled to at most ``points`` values (keeps peaks visible in plots)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size <= points:
+        return values.round(6).tolist()
+    edges = np.linspace(0, values.size, points + 1).astype(int)
+    return np.maximum.reduceat(values, edges[:-1]).round(6).tolist()
+
+
 def png_data_uri(fig) -> str:
     import matplotlib.pyplot as plt
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from genad.bench.report import html_document, html_table, markdown_table, png_data_uri
+from genad.bench.report import downsample_max, html_document, html_table, markdown_table, png_data_uri
 from genad.bench.runner import PeakMemory
 from genad.training import warm_up_torch
 from genad.bench.stats import interval_text
@@ -45,7 +45,6 @@ BASELINES = ("win:pyod:IForest", "win:pyod:LOF", "win:pyod:PCA", "win:ae")
 BASELINE_WINDOW, BASELINE_TRAIN_STRIDE = 16, 4
 VUS_MAX_BUFFER = 100
 CLIP = 10.0
-PLOT_POINTS = 800
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -113,15 +112,6 @@ class SeriesCell:
     @property
     def key(self) -> tuple:
         return (self.suite, self.series, self.model, self.seed, PROTOCOL, "real")
-
-
-def downsample_max(values: np.ndarray, points: int = PLOT_POINTS) -> list[float]:
-    """Max-pooled to at most ``points`` values (keeps peaks visible in plots)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size <= points:
-        return values.round(6).tolist()
-    edges = np.linspace(0, values.size, points + 1).astype(int)
-    return np.maximum.reduceat(values, edges[:-1]).round(6).tolist()
 
 
 def series_metrics(labels: np.ndarray, scores: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
