@@ -1,6 +1,7 @@
 """The report: one HTML file with tables and embedded PNGs, and Markdown tables for BENCHMARKS.md."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from genad.bench import ResultStore
@@ -69,8 +70,8 @@ def test_stream_report_shows_throughput_and_auroc_per_window(tmp_path):
                              n_test=6, extra={"records_per_s": 1000.0 * (seed + 1), "window_aurocs": windows,
                                               "window_auroc_mean": 0.7 - 0.2 * seed,
                                               "window_auroc_min": 0.5 - 0.2 * seed,
-                                              "plot_scores": [0.1, 0.2, 0.9, 0.8, 0.1, 0.0],
-                                              "plot_labels": [0, 0, 1, 1, 0, 0]}))
+                                              "plot_score_ranks": [0.2, 0.3, 0.9, 0.8, 0.4, 0.1],
+                                              "plot_anomaly_share": [0, 0, 1, 0.5, 0, 0]}))
     html_path, md_path = write_report(tmp_path / "s.sqlite", tmp_path / "s.html", tmp_path / "s.md")
     markdown = md_path.read_text()
     assert "Records per second of the streaming pass (warm-up excluded):" in markdown
@@ -107,3 +108,12 @@ def test_bootstrap_interval_of_paired_differences():
     assert bootstrap_interval([0.0, 0.01, 0.03], seed=1) == bootstrap_interval([0.0, 0.01, 0.03], seed=1)
     with pytest.raises(ValueError, match="no paired differences"):
         bootstrap_interval([])
+
+
+def test_pooling_for_plots_keeps_peaks_or_levels():
+    from genad.bench.report import downsample_max, downsample_mean
+
+    values = np.r_[np.zeros(6), 9.0, np.zeros(3)]
+    assert downsample_max(values, points=5) == [0.0, 0.0, 0.0, 9.0, 0.0]
+    assert downsample_mean(values, points=5) == [0.0, 0.0, 0.0, 4.5, 0.0]
+    assert downsample_mean(values[:3], points=5) == [0.0, 0.0, 0.0]  # short input: unchanged

@@ -210,3 +210,9 @@ def test_suite_target_line_compares_memstream_with_the_best_baseline():
     assert line.startswith("memstream 0.800 vs best baseline rshash 0.717: difference +0.083")
     assert "over 3 streams" in line and line.endswith("MET")
     assert "not evaluated" in target_line(per_stream[["memstream", "meter"]])
+
+
+def test_score_ranks_are_percentiles_with_shared_ties():
+    from genad.bench.streams import score_ranks
+
+    np.testing.assert_allclose(score_ranks(np.array([5.0, 1.0, 5.0, 1e9])), [0.625, 0.25, 0.625, 1.0])

@@ -81,11 +81,22 @@ PLOT_POINTS = 800  # values kept per scored series or stream for the report's pl
 
 def downsample_max(values: np.ndarray, points: int = PLOT_POINTS) -> list[float]:
     """Max-pooled to at most ``points`` values (keeps peaks visible in plots)."""
+    return _pooled(np.maximum.reduceat, values, points)
+
+
+def downsample_mean(values: np.ndarray, points: int = PLOT_POINTS) -> list[float]:
+    """Mean-pooled to at most ``points`` values (keeps levels, e.g. the share of anomalies in a stretch)."""
+    def mean_reduceat(array: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(array, starts) / np.diff(np.r_[starts, array.size])
+    return _pooled(mean_reduceat, values, points)
+
+
+def _pooled(reduceat, values: np.ndarray, points: int) -> list[float]:
     values = np.asarray(values, dtype=np.float64)
     if values.size <= points:
         return values.round(6).tolist()
-    edges = np.linspace(0, values.size, points + 1).astype(int)
-    return np.maximum.reduceat(values, edges[:-1]).round(6).tolist()
+    starts = np.linspace(0, values.size, points + 1).astype(int)[:-1]
+    return reduceat(values, starts).round(6).tolist()
 
 
 def png_data_uri(fig) -> str:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from genad.bench.report import PLOT_POINTS, downsample_max
+from genad.bench.report import PLOT_POINTS, downsample_mean
 from genad.bench.runner import PeakMemory
 from genad.bench.stats import interval_text
 from genad.bench.store import ResultStore, scores_sha256
@@ -63,6 +63,14 @@ def window_aurocs(y: np.ndarray, scores: np.ndarray, n_windows: int = N_WINDOWS)
     holds one class only (its AUROC is undefined)."""
     return [auroc(y[idx], scores[idx]) if 0 < y[idx].sum() < len(idx) else None
             for idx in np.array_split(np.arange(len(y)), n_windows)]
+
+
+def score_ranks(scores: np.ndarray) -> np.ndarray:
+    """Each score's percentile rank in its stream, in (0, 1] (ties share their mean rank): a scale on which
+    models and streams compare, and that one huge score cannot flatten in a plot."""
+    from scipy.stats import rankdata
+
+    return rankdata(scores) / len(scores)
 
 
 # --- the models, each as "warm up" and "stream" steps -----------------------------------------------
@@ -162,7 +170,7 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
         per_window = window_aurocs(y, scores)
         windows = [a for a in per_window if a is not None]
         extra = {"records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
-                 "window_aurocs": per_window, "plot_scores": downsample_max(scores), "plot_labels": downsample_max(y),
+                 "window_aurocs": per_window, "plot_score_ranks": downsample_mean(score_ranks(scores)), "plot_anomaly_share": downsample_mean(y),
                  "window_auroc_mean": float(np.mean(windows)) if windows else None,
                  "window_auroc_min": float(np.min(windows)) if windows else None, "n_windows": len(windows)}
         if det is not None:
@@ -264,36 +272,36 @@ def report_sections(cells: pd.DataFrame) -> tuple[list[str], list[str]]:
         md += [f"\n{title}:\n", markdown_table(table)]
     if "window_aurocs" in frame and frame.window_aurocs.notna().any():
         html_parts.append(f'<img alt="AUROC per window" src="data:image/png;base64,{window_plot(frame)}">')
-    if "plot_scores" in frame:
-        for stream, cells_of_stream in frame[frame.plot_scores.notna()].groupby("dataset"):
+    if "plot_score_ranks" in frame:
+        for stream, cells_of_stream in frame[frame.plot_score_ranks.notna()].groupby("dataset"):
             first_seed = cells_of_stream[cells_of_stream.seed == cells_of_stream.seed.min()]
             html_parts.append(f'<img alt="{stream} scores" src="data:image/png;base64,{score_plot(stream, first_seed)}">')
     return html_parts, md
 
 
 def score_plot(stream: str, cells: pd.DataFrame) -> str:
-    """One stream as a base64 PNG: each model's scores in arrival order (max-pooled, scaled to [0, 1]), one
-    panel per model, with the stretches that hold anomalies shaded red."""
+    """One stream as a base64 PNG, one panel per model: the share of anomalies in each stretch of the stream
+    (red area, and a red tick under each stretch that holds any) and the model's mean score percentile there
+    (blue line), in arrival order. A model that detects the anomalies has its line rise where the red does."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from genad.bench.report import png_data_uri
-    from genad.metrics import ranges
 
     cells = cells.sort_values("model")
     fig, axes = plt.subplots(len(cells), 1, figsize=(11, 0.5 + 0.8 * len(cells)), sharex=True, squeeze=False)
     for ax, row in zip(axes[:, 0], cells.itertuples()):
-        scores = np.asarray(row.plot_scores, dtype=np.float64)
-        step = row.n_test / scores.size  # records per plotted point
-        for start, end in ranges(np.asarray(row.plot_labels) > 0):
-            ax.axvspan(start * step, (end + 1) * step, color="red", alpha=0.15, lw=0)
-        span = np.ptp(scores) or 1.0
-        ax.plot(np.arange(scores.size) * step, (scores - scores.min()) / span, lw=0.6)
+        ranks, share = np.asarray(row.plot_score_ranks), np.asarray(row.plot_anomaly_share)
+        position = (np.arange(ranks.size) + 0.5) * row.n_test / ranks.size  # the middle record of each stretch
+        ax.fill_between(position, share, color="red", alpha=0.25, lw=0)
+        ax.vlines(position[share > 0], 0, 0.1, color="red", lw=0.8)  # a tick under every stretch with an anomaly
+        ax.plot(position, ranks, lw=0.6)
+        ax.set_ylim(0, 1)
         ax.set_ylabel(row.model, rotation=0, ha="right", fontsize=7)
         ax.set_yticks([])
-    axes[0, 0].set_title(f"{stream}: scores in arrival order (first seed; max-pooled to at most {PLOT_POINTS} "
-                         "points); red: stretches holding anomalies", fontsize=9)
+    axes[0, 0].set_title(f"{stream} (first seed), in at most {PLOT_POINTS} stretches: share of anomalies (red) and "
+                         "mean score percentile (blue); red ticks: stretches with an anomaly", fontsize=9)
     axes[-1, 0].set_xlabel("record")
     fig.tight_layout()
     return png_data_uri(fig)
