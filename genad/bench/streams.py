@@ -170,9 +170,11 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
         per_window = window_aurocs(y, scores)
         windows = [a for a in per_window if a is not None]
         extra = {"records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
-                 "window_aurocs": per_window, "plot_score_ranks": downsample_mean(score_ranks(scores)), "plot_anomaly_share": downsample_mean(y),
+                 "window_aurocs": per_window, "n_windows": len(windows),
                  "window_auroc_mean": float(np.mean(windows)) if windows else None,
-                 "window_auroc_min": float(np.min(windows)) if windows else None, "n_windows": len(windows)}
+                 "window_auroc_min": float(np.min(windows)) if windows else None,
+                 # for the report's plot of the stream: pooled score percentiles and share of anomalies
+                 "plot_score_ranks": downsample_mean(score_ranks(scores)), "plot_anomaly_share": downsample_mean(y)}
         if det is not None:
             extra.update(state_bytes=det.state_nbytes(), memory_updates=int(det.n_updates_))
         record.update(status="ok", auroc=auroc(y, scores), auprc=auprc(y, scores), fit_seconds=fit_seconds,
@@ -275,7 +277,8 @@ def report_sections(cells: pd.DataFrame) -> tuple[list[str], list[str]]:
     if "plot_score_ranks" in frame:
         for stream, cells_of_stream in frame[frame.plot_score_ranks.notna()].groupby("dataset"):
             first_seed = cells_of_stream[cells_of_stream.seed == cells_of_stream.seed.min()]
-            html_parts.append(f'<img alt="{stream} scores" src="data:image/png;base64,{score_plot(stream, first_seed)}">')
+            image = score_plot(stream, first_seed)
+            html_parts.append(f'<img alt="{stream} scores" src="data:image/png;base64,{image}">')
     return html_parts, md
 
 
@@ -321,7 +324,8 @@ def window_plot(frame: pd.DataFrame) -> str:
     columns = min(4, len(streams))
     rows = -(-len(streams) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False, sharey=True)
-    colours = {model: f"C{i % 10}" for i, model in enumerate(sorted(frame.model.unique()))}  # same colour in every panel
+    # one colour per model, the same in every panel
+    colours = {model: f"C{i % 10}" for i, model in enumerate(sorted(frame.model.unique()))}
     for ax, stream in zip(axes.flat, streams):
         for model, group in frame[frame.dataset == stream].groupby("model"):
             per_seed = np.array([[np.nan if a is None else a for a in w] for w in group.window_aurocs], dtype=float)

@@ -9,4 +9,5 @@ from genad.models.reconstruction.memae import MemAE
 from genad.models.reconstruction.mcm import MCM
 from genad.models.reconstruction.vae import VAE
 
-__all__ = ["ContractiveAEOCSVM", "DenoisingAutoEncoder", "RobustAutoEncoder", "WinnerTakeAllAutoEncoder", "AutoEncoder", "DAGMM", "MCM", "MemAE", "VAE"]
+__all__ = ["ContractiveAEOCSVM", "DenoisingAutoEncoder", "RobustAutoEncoder", "WinnerTakeAllAutoEncoder",
+           "AutoEncoder", "DAGMM", "MCM", "MemAE", "VAE"]

@@ -14,7 +14,8 @@ from genad.validation import check_dims, check_float, check_int
 
 
 class ParallelLinear(nn.Module):
-    """``n_nets`` independent bias-free linear layers applied at once: ``(n_nets, rows, d_in) -> (n_nets, rows, d_out)``."""
+    """``n_nets`` independent bias-free linear layers applied at once:
+    ``(n_nets, rows, d_in) -> (n_nets, rows, d_out)``."""
 
     def __init__(self, n_nets: int, d_in: int, d_out: int) -> None:
         super().__init__()
