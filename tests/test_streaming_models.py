@@ -59,6 +59,52 @@ def test_memstream_presets_are_the_papers():
         MemStream.preset("unknown")
 
 
+def _level_with_spikes(n: int = 3000, seed: int = 0):
+    """A one-dimensional signal whose level swings slowly (like MemStream's SYN stream), with 5% spikes
+    that stand out from the recent level but not from the range of the whole stream."""
+    rng = np.random.default_rng(seed)
+    x = 10 * np.sin(np.arange(n) * 2 * np.pi / 1500) + rng.normal(size=n)
+    y = np.zeros(n, dtype=int)
+    spikes = rng.choice(np.arange(50, n), size=n // 20, replace=False)
+    x[spikes] += rng.choice([-1, 1], size=len(spikes)) * rng.uniform(5, 7, size=len(spikes))
+    y[spikes] = 1
+    return x[:, None].astype(np.float32), y
+
+
+def test_identity_encoder_scores_standardized_records_against_the_memory():
+    X, _ = _level_with_spikes(200)
+    det = MemStream(random_state=0, memory_size=16, encoder="identity", beta=0.0, **PAPER_SETTING).warm_up(X[:16])
+    mean, std = X[:16].astype(np.float64).mean(0), X[:16].astype(np.float64).std(0, ddof=1)
+    np.testing.assert_allclose(det.memory_, (X[:16] - mean) / std, rtol=1e-5)
+    expected = np.abs(det.memory_ - (X[40] - mean) / std).sum(1).min()
+    assert det.score_one(X[40]) == pytest.approx(expected, rel=1e-5)
+    assert MemStream.preset("syn").encoder == "identity"  # as the reference's SYN script
+
+
+def test_a_small_identity_memory_follows_the_level_and_flags_spikes():
+    """The reference's SYN setting: a memory of 16 standardized records follows the swinging level, so a
+    spike stands out from the recent records; a memory spanning the whole swing cannot see it."""
+    X, y = _level_with_spikes()
+    small = MemStream.preset("syn", random_state=0)
+    small_scores = small.warm_up(X[:16]).process(X)
+    wide_scores = MemStream.preset("syn", random_state=0, memory_size=1000).warm_up(X[:1000]).process(X)
+    assert small.n_updates_ > len(X) // 2
+    assert roc_auc_score(y, small_scores) >= 0.9
+    assert roc_auc_score(y, small_scores) > roc_auc_score(y, wide_scores) + 0.1
+
+
+def test_identity_encoder_streams_exactly_and_resumes():
+    X, _ = _level_with_spikes(600)
+    make = lambda: MemStream.preset("syn", random_state=0)  # noqa: E731
+    full = make().process(X)
+    single = make()
+    np.testing.assert_array_equal(np.concatenate([single.process(X[i:i + 1]) for i in range(len(X))]), full)
+    first = make()
+    head = first.process(X[:300])
+    tail = make().load_state_dict(first.state_dict()).process(X[300:])
+    np.testing.assert_array_equal(np.concatenate([head, tail]), full)
+
+
 def test_trimmed_warm_up_drops_contamination(stream):
     X, _ = stream
     scattered = np.random.default_rng(1).normal(size=(16, X.shape[1])) * 3 + 8.0
