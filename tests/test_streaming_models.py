@@ -105,6 +105,15 @@ def test_identity_encoder_streams_exactly_and_resumes():
     np.testing.assert_array_equal(np.concatenate([head, tail]), full)
 
 
+def test_memory_updates_never_write_into_the_callers_array(stream):
+    X = stream[0].copy()
+    before = X.copy()
+    det = MemStream(random_state=0, memory_size=64, epochs=2, beta=1.0, **PAPER_SETTING).warm_up(X[:64])
+    det.process(X)
+    assert det.n_updates_ > 0
+    np.testing.assert_array_equal(X, before)
+
+
 def test_trimmed_warm_up_drops_contamination(stream):
     X, _ = stream
     scattered = np.random.default_rng(1).normal(size=(16, X.shape[1])) * 3 + 8.0

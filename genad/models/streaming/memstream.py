@@ -297,7 +297,7 @@ class MemStream(StreamDetector):
         return X[keep]
 
     def _fill_memory(self, X: np.ndarray) -> None:
-        self.mem_data_ = np.ascontiguousarray(X, dtype=np.float32)
+        self.mem_data_ = np.array(X, dtype=np.float32, order="C")  # a copy: admissions must not write into X
         self.mean_, self.std_ = _mean_std(self.mem_data_)
         self.memory_ = self._encode(self.mem_data_, self.mean_, self.std_)
         self.memory_t_ = np.ascontiguousarray(self.memory_.T)  # the layout the kNN kernel reads
