@@ -17,6 +17,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from genad.nn.mlp import ACTIVATION_NAMES
 from genad.thresholds import FPRThreshold, Threshold, make_threshold
 from genad.training import batched_apply, resolve_device, seeded, train_module
 from genad.validation import as_2d_float, as_labels, check_choice, check_float, check_int
@@ -90,10 +91,16 @@ class BaseDetector(BaseEstimator):
         self._check_params()
         X = as_2d_float(X, min_rows=self.min_fit_rows)
         y = None if y is None else as_labels(y, X.shape[0])
-        self.n_features_in_ = X.shape[1]
-        self._fit(X, y)
-        self.decision_scores_ = self._finite_scores(X)
-        self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
+        previous = self.__dict__.copy()
+        try:
+            self.n_features_in_ = X.shape[1]
+            self._fit(X, y)
+            self.decision_scores_ = self._finite_scores(X)
+            self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
+        except BaseException:  # a failed fit leaves the detector as it was (fitted or not), never half-fitted
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -124,21 +131,25 @@ class BaseDetector(BaseEstimator):
 
     def explain(self, X: Any) -> np.ndarray:
         """Per-feature contribution to each row's score, shape ``(n, n_features)``."""
-        return self._explain(self._validate(X))
+        return self._finite("explanations", self._explain(self._validate(X)))
 
     def restore(self, X: Any) -> np.ndarray:
         """The plausible normal counterpart of each row, shape ``(n, n_features)``."""
-        return self._restore(self._validate(X))
+        return self._finite("restorations", self._restore(self._validate(X)))
 
     def sample(self, n: int) -> np.ndarray:
         """Draw ``n`` rows from the learned distribution of normal data."""
         check_is_fitted(self, "n_features_in_")
+        self._check_params()
         check_int("n", n, low=1)
-        return self._sample(n)
+        return self._finite("samples", self._sample(n))
 
     def save(self, path: str | Path) -> None:
         """Write the fitted detector to ``path`` (read back with :func:`genad.load`)."""
         check_is_fitted(self, "n_features_in_")
+        path = _file_path(path)
+        if not path.parent.is_dir():
+            raise ValueError(f"cannot save to {path}: the folder {path.parent} does not exist")
         from genad import __version__
 
         payload = {"format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
@@ -148,16 +159,21 @@ class BaseDetector(BaseEstimator):
     # --- shared machinery ----------------------------------------------------------------------
     def _validate(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
+        self._check_params()  # set_params after fit may have changed what scoring reads
         return as_2d_float(X, n_features=self.n_features_in_)
 
     def _finite_scores(self, X: np.ndarray) -> np.ndarray:
-        scores = np.asarray(self._score(X), dtype=np.float64).reshape(-1)
-        if not np.isfinite(scores).all():
+        return self._finite("scores", np.asarray(self._score(X), dtype=np.float64).reshape(-1))
+
+    def _finite(self, what: str, values: Any) -> Any:
+        """``values`` unchanged when every entry is finite; otherwise a clear error, never silent NaN/inf."""
+        array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+        if not np.isfinite(array).all():
             raise FloatingPointError(
-                f"{self.registry_name} produced non-finite scores; the model is numerically unstable on "
+                f"{self.registry_name} produced non-finite {what}; the model is numerically unstable on "
                 "this data (scale the features or lower lr)"
             )
-        return scores
+        return values
 
     def _set_threshold(self, rule: Threshold, scores: np.ndarray) -> None:
         self.threshold_rule_ = rule.fit(scores)
@@ -171,8 +187,19 @@ class BaseDetector(BaseEstimator):
         """Hook called after loading: move any device state to the CPU."""
 
 
+def _file_path(path: Any) -> Path:
+    """``path`` as a :class:`~pathlib.Path` to a file, or a clear error."""
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or pathlib.Path, got {path!r}")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name")
+    return path
+
+
 def load(path: str | Path) -> BaseDetector:
     """Read a detector written by :meth:`BaseDetector.save`; its tensors land on the CPU."""
+    path = _file_path(path)
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=False)
     except FileNotFoundError:
@@ -184,7 +211,7 @@ def load(path: str | Path) -> BaseDetector:
     if payload.get("format_version") != FILE_FORMAT_VERSION:
         raise ValueError(f"{path} has model-file format {payload.get('format_version')}, "
                          f"this genad reads format {FILE_FORMAT_VERSION}")
-    model = payload["model"]
+    model = payload.get("model")
     if not isinstance(model, BaseDetector):
         raise ValueError(f"{path} does not hold a genad detector")
     model._moved_to_cpu()
@@ -249,9 +276,15 @@ class TorchDetector(BaseDetector):
             check_int("patience", self.patience, low=1)
         if self.clip_grad_norm is not None:
             check_float("clip_grad_norm", self.clip_grad_norm, 0.0, low_closed=False)
-        if not isinstance(self.device, (str, torch.device)):
-            raise TypeError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
-        check_choice("verbose", bool(self.verbose), (True, False))
+        _check_device(self.device)
+        check_choice("verbose", self.verbose, (True, False))
+        # shared settings that many models declare, checked once here
+        if hasattr(self, "activation"):
+            check_choice("activation", self.activation, ACTIVATION_NAMES)
+        if hasattr(self, "batch_norm"):
+            check_choice("batch_norm", self.batch_norm, (True, False))
+            if self.batch_norm and self.batch_size < 2:
+                raise ValueError(f"batch_size must be at least 2 with batch_norm=True, got {self.batch_size}")
 
     # --- shared machinery ----------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
@@ -296,6 +329,18 @@ class TorchDetector(BaseDetector):
         for value in vars(self).values():
             if isinstance(value, torch.nn.Module):
                 value.to(self.device_)
+
+
+def _check_device(device: Any) -> None:
+    """``"auto"`` or a device torch can name; whether CUDA is present is checked when fitting."""
+    if isinstance(device, torch.device) or device == "auto":
+        return
+    if not isinstance(device, str):
+        raise TypeError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
 
 
 @hyperparameters

@@ -6,10 +6,14 @@ held-out normal scores via ``detector.calibrate``) and exposes ``threshold_``.
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 from scipy import stats
+from sklearn.exceptions import NotFittedError
 
-from genad.validation import check_float
+from genad.validation import as_scores, check_float
 
 
 class Threshold:
@@ -20,8 +24,14 @@ class Threshold:
     def fit(self, scores: np.ndarray) -> "Threshold":
         raise NotImplementedError
 
+    def check_fitted(self, attribute: str = "threshold_") -> None:
+        """Raise ``NotFittedError`` (a ``ValueError``) when ``fit`` has not set ``attribute``."""
+        if not hasattr(self, attribute):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(scores) first")
+
     def predict(self, scores: np.ndarray) -> np.ndarray:
-        return (np.asarray(scores) > self.threshold_).astype(np.int64)
+        self.check_fitted()
+        return (as_scores(scores, min_size=0) > self.threshold_).astype(np.int64)
 
 
 class ContaminationThreshold(Threshold):
@@ -32,6 +42,7 @@ class ContaminationThreshold(Threshold):
         self.contamination = contamination
 
     def fit(self, scores: np.ndarray) -> "ContaminationThreshold":
+        scores = as_scores(scores)
         self.threshold_ = float(np.quantile(scores, 1.0 - self.contamination))
         return self
 
@@ -49,13 +60,14 @@ class FPRThreshold(Threshold):
         self.fpr = fpr
 
     def fit(self, scores: np.ndarray) -> "FPRThreshold":
-        self.calibration_scores_ = np.sort(np.asarray(scores, dtype=np.float64))
+        self.calibration_scores_ = np.sort(as_scores(scores))
         self.threshold_ = float(np.quantile(self.calibration_scores_, 1.0 - self.fpr))
         return self
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
+        self.check_fitted("calibration_scores_")
         cal = self.calibration_scores_
-        n_at_least = cal.size - np.searchsorted(cal, np.asarray(scores, dtype=np.float64), side="left")
+        n_at_least = cal.size - np.searchsorted(cal, as_scores(scores, min_size=0), side="left")
         return (1.0 + n_at_least) / (cal.size + 1.0)
 
 
@@ -66,6 +78,8 @@ class POTThreshold(Threshold):
     distribution; the threshold is the score exceeded with probability ``risk``:
     ``z_q = t + sigma/gamma * ((risk * n / n_t) ** -gamma - 1)``. The GPD is fitted by maximum
     likelihood (scipy) rather than the paper's Grimshaw trick; both give the same estimator.
+    ``risk`` must be below ``1 - level`` (else ``z_q`` falls below ``t``), and ``fit`` needs at least
+    ``1 / (1 - level)`` scores so that some lie above ``t``.
 
     References
     ----------
@@ -76,11 +90,23 @@ class POTThreshold(Threshold):
     def __init__(self, risk: float = 1e-3, level: float = 0.98):
         check_float("risk", risk, 0.0, 1.0, low_closed=False, high_closed=False)
         check_float("level", level, 0.0, 1.0, low_closed=False, high_closed=False)
+        if risk >= 1.0 - level:
+            # z_q is the quantile exceeded with probability risk; the tail model only covers risks
+            # below the share of scores above t, i.e. 1 - level.
+            raise ValueError(f"risk must be below 1 - level = {1.0 - level:g} (the share of scores above the "
+                             f"initial quantile), got risk={risk!r} with level={level!r}")
         self.risk = risk
         self.level = level
 
+    def check_scores(self, scores: Any) -> np.ndarray:
+        """Reference scores for :meth:`fit`: finite, 1-D, and enough for some to exceed ``t``."""
+        min_size = math.ceil(round(1.0 / (1.0 - self.level), 9))
+        need = (f" for some to lie above the initial {self.level:g} quantile (pass more scores, lower "
+                "level, or use a contamination fraction)")
+        return as_scores(scores, min_size=min_size, need=need)
+
     def fit(self, scores: np.ndarray) -> "POTThreshold":
-        scores = np.asarray(scores, dtype=np.float64)
+        scores = self.check_scores(scores)
         self.initial_threshold_ = float(np.quantile(scores, self.level))
         excesses = scores[scores > self.initial_threshold_] - self.initial_threshold_
         self.n_, self.n_peaks_ = scores.size, excesses.size

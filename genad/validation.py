@@ -22,7 +22,7 @@ def as_2d_float(X: Any, *, name: str = "X", min_rows: int = 1, n_features: int |
         from genad.data import read_table
 
         X, _ = read_table(X)
-    X = _to_numpy(X, name)
+    X = to_numeric_array(X, name)
     if X.ndim != 2:
         hint = " (reshape a single feature with X.reshape(-1, 1))" if X.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of shape {X.shape}{hint}")
@@ -32,18 +32,26 @@ def as_2d_float(X: Any, *, name: str = "X", min_rows: int = 1, n_features: int |
         raise ValueError(f"{name} has no features (shape {X.shape})")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the detector was fitted with {n_features}")
-    X = X.astype(np.float32, copy=False)
-    if not np.isfinite(X).all():
+    with np.errstate(over="ignore"):  # an overflow is reported below, by name
+        as_float32 = X.astype(np.float32, copy=False)
+    if not np.isfinite(as_float32).all():
+        if np.isfinite(X).all():  # finite, but too large for the float32 the models compute in
+            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38); rescale the features")
         bad = int((~np.isfinite(X)).sum())
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); impute or drop them first")
-    return np.ascontiguousarray(X)
+    return np.ascontiguousarray(as_float32)
 
 
-def _to_numpy(X: Any, name: str) -> np.ndarray:
-    if type(X).__module__.startswith("pandas"):
+def to_numeric_array(X: Any, name: str) -> np.ndarray:
+    """``X`` (numpy, pandas, torch, nested lists) as a real numeric numpy array, or a clear TypeError."""
+    module = type(X).__module__
+    if module.startswith("pandas"):
         X = _numeric_frame(X, name)
-    elif type(X).__module__.startswith("torch"):
-        X = X.detach().cpu().numpy()
+    elif module.startswith("torch"):
+        X = X.detach().cpu()
+        X = (X.float() if str(X.dtype) == "torch.bfloat16" else X).numpy()  # numpy has no bfloat16
+    elif module.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a scipy sparse matrix; pass a dense array ({name}.toarray())")
     try:
         arr = np.asarray(X)
     except (ValueError, TypeError) as err:
@@ -67,6 +75,29 @@ def _numeric_frame(frame: Any, name: str) -> np.ndarray:
     if bad:
         raise TypeError(f"{name} has non-numeric column(s) {bad}; encode them as numbers first")
     return frame.to_numpy(dtype=np.float64)
+
+
+def as_scores(scores: Any, *, name: str = "scores", min_size: int = 1, need: str = "") -> np.ndarray:
+    """Return ``scores`` as a finite 1-D float64 array (raveled) or raise a clear error.
+
+    Parameters
+    ----------
+    scores : array-like of real numbers (numpy, list, pandas, torch).
+    name : how error messages call the array.
+    min_size : the fewest values accepted (0 allows an empty array).
+    need : why ``min_size`` values are needed, appended to the error message.
+    """
+    if scores is None:
+        raise TypeError(f"{name} are missing (got None); pass a numeric array")
+    values = to_numeric_array(scores, name).astype(np.float64, copy=False).ravel()
+    if values.size < min_size:
+        detail = "are empty" if values.size == 0 else f"have {values.size} value(s)"
+        wanted = "" if min_size == 1 else f"; at least {min_size} are needed{need}"
+        raise ValueError(f"{name} {detail}{wanted}")
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).sum())
+        raise ValueError(f"{name} contain {bad} NaN or infinite value(s)")
+    return values
 
 
 def as_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:

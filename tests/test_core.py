@@ -163,6 +163,76 @@ def test_unfitted_detector_cannot_score_or_save(planted, tmp_path):
         det.save(tmp_path / "x.genad")
 
 
+def test_save_and_load_name_a_bad_path(planted, tmp_path):
+    det = genad.create("ae", epochs=1, random_state=0).fit(planted[0])
+    with pytest.raises(TypeError, match="path must be"):
+        det.save(None)
+    with pytest.raises(ValueError, match="does not exist"):
+        det.save(tmp_path / "missing" / "m.genad")
+    with pytest.raises(ValueError, match="is a folder"):
+        det.save(tmp_path)
+    no_model = tmp_path / "no_model.genad"
+    torch.save({"format": "genad-model", "format_version": 1}, no_model)
+    with pytest.raises(ValueError, match="does not hold a genad detector"):
+        genad.load(no_model)
+
+
+def test_a_failed_refit_leaves_the_fitted_detector_as_it_was(planted, monkeypatch):
+    X_train, X_test, _ = planted
+    det = genad.create("ae", epochs=1, random_state=0).fit(X_train)
+    scores, threshold, module = det.decision_function(X_test), det.threshold_, det.module_
+
+    def fail(data):
+        raise RuntimeError("failed after training")
+    monkeypatch.setattr(det, "_after_training", fail)
+    with pytest.raises(RuntimeError, match="failed after training"):
+        det.fit(X_train[:, :3])
+    assert det.module_ is module and det.n_features_in_ == X_train.shape[1] and det.threshold_ == threshold
+    np.testing.assert_array_equal(det.decision_function(X_test), scores)
+
+
+@pytest.mark.parametrize("name, bad, error, fragment", [
+    ("ae", {"activation": "foo"}, ValueError, "activation"),
+    ("ae", {"activation": ["relu"]}, ValueError, "activation"),
+    ("ae", {"batch_norm": "x"}, ValueError, "batch_norm"),
+    ("ae", {"batch_size": 1}, ValueError, "batch_norm"),
+    ("ae", {"verbose": "no"}, ValueError, "verbose"),
+    ("ae", {"device": "gpu"}, ValueError, "device"),
+    ("cae_ocsvm", {"nu": 1.0}, ValueError, "nu"),
+])
+def test_parameters_that_would_fail_inside_training_are_rejected_at_fit(planted, name, bad, error, fragment):
+    with pytest.raises(error, match=fragment):
+        genad.create(name, epochs=1, **bad).fit(planted[0])
+
+
+@pytest.mark.parametrize("name, bad", [("ddpm_recon", {"t_start": 10 ** 6}), ("dsebm", {"score": "foo"}),
+                                       ("iwae", {"k_score": 0})])
+def test_parameters_changed_after_fit_are_checked_before_scoring(planted, name, bad):
+    det = genad.create(name, epochs=1, random_state=0).fit(planted[0])
+    det.set_params(**bad)
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        det.decision_function(planted[1])
+
+
+def test_explain_never_returns_silent_infinities(planted, monkeypatch):
+    det = genad.create("ae", epochs=1, random_state=0).fit(planted[0])
+    monkeypatch.setattr(det, "_explain", lambda X: np.full(X.shape, np.inf))
+    with pytest.raises(FloatingPointError, match="non-finite explanations"):
+        det.explain(planted[1])
+
+
+def test_input_beyond_float32_sparse_and_bfloat16_get_clear_answers():
+    from scipy import sparse
+
+    from genad.validation import as_2d_float
+
+    with pytest.raises(ValueError, match="float32 range"):
+        as_2d_float(np.ones((3, 2)) * 1e39)
+    with pytest.raises(TypeError, match="sparse"):
+        as_2d_float(sparse.csr_matrix(np.ones((3, 2))))
+    assert as_2d_float(torch.ones(3, 2, dtype=torch.bfloat16)).dtype == np.float32
+
+
 # --- data in --------------------------------------------------------------------------------------
 
 def test_read_table_formats(tmp_path):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
-from genad.metrics.point import check_labels_scores
+from genad.metrics.point import check_labels_predictions, check_labels_scores
 from genad.metrics.ranges import ranges
 
 
@@ -31,10 +31,8 @@ def best_f1(labels: Any, scores: Any) -> dict[str, float]:
 
 
 def point_adjust(labels: Any, predictions: Any) -> np.ndarray:
-    """Predictions with every labelled range that has at least one flagged point fully flagged."""
-    labels, adjusted = np.asarray(labels).ravel(), np.asarray(predictions).ravel().astype(np.int64).copy()
-    if labels.shape != adjusted.shape:
-        raise ValueError(f"labels have {labels.size} entries but predictions have {adjusted.size}")
+    """0/1 ``predictions`` with every labelled range that has at least one flagged point fully flagged."""
+    labels, adjusted = check_labels_predictions(labels, predictions)  # adjusted is a fresh copy
     for start, end in ranges(labels):
         if adjusted[start:end + 1].any():
             adjusted[start:end + 1] = 1

@@ -6,21 +6,45 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from genad.validation import as_scores, to_numeric_array
+
+
+_PREDICTIONS_HINT = "; threshold scores first (e.g. rule.predict(scores) or scores > threshold)"
+
+
+def as_binary(values: Any, name: str, hint: str = "") -> np.ndarray:
+    """``values`` as a 1-D int64 array of 0 (normal) and 1 (anomaly), or a clear error."""
+    if values is None:
+        raise TypeError(f"{name} are missing (got None); pass one 0/1 value per time step")
+    values = to_numeric_array(values, name).ravel()
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(f"{name} must be 0 (normal) or 1 (anomaly), got values {np.unique(values)[:10]}{hint}")
+    return values.astype(np.int64)
+
+
+def _check_pair(labels: np.ndarray, other: np.ndarray, other_name: str) -> None:
+    """Same length, and not empty (every metric needs at least one time step)."""
+    if labels.size != other.size:
+        raise ValueError(f"labels have {labels.size} entries but {other_name} have {other.size}; "
+                         "they must describe the same time steps")
+    if labels.size == 0:
+        raise ValueError(f"labels and {other_name} are empty; pass one value per time step")
+
 
 def check_labels_scores(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     """0/1 labels and finite scores of the same length, with at least one anomaly and one normal point."""
-    labels = np.asarray(labels).ravel()
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    if labels.shape[0] != scores.shape[0]:
-        raise ValueError(f"labels have {labels.shape[0]} entries but scores have {scores.shape[0]}; "
-                         "they must describe the same time steps")
-    if not np.isin(labels, (0, 1)).all():
-        raise ValueError(f"labels must be 0 (normal) or 1 (anomaly), got values {np.unique(labels)[:10]}")
-    if not np.isfinite(scores).all():
-        raise ValueError("scores contain NaN or infinite values")
+    labels, scores = as_binary(labels, "labels"), as_scores(scores, min_size=0)
+    _check_pair(labels, scores, "scores")
     if labels.min() == labels.max():
         raise ValueError("labels must contain both anomalies (1) and normal points (0)")
-    return labels.astype(np.int64), scores
+    return labels, scores
+
+
+def check_labels_predictions(labels: Any, predictions: Any) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 labels and 0/1 predictions of the same, non-zero length."""
+    labels, predictions = as_binary(labels, "labels"), as_binary(predictions, "predictions", hint=_PREDICTIONS_HINT)
+    _check_pair(labels, predictions, "predictions")
+    return labels, predictions
 
 
 def auroc(labels: Any, scores: Any) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from genad.metrics.point import check_labels_predictions
 from genad.metrics.ranges import ranges
 from genad.validation import check_choice, check_float
 
@@ -63,16 +64,14 @@ def range_precision_recall_f1(labels: Any, predictions: Any, *, alpha: float = 0
         matches classical recall on point anomalies).
     bias : positional bias ``"flat"``, ``"front"``, ``"back"`` or ``"middle"`` (same for P and R).
     cardinality : ``"reciprocal"`` (gamma = 1/x) or ``"one"`` (no fragmentation penalty).
+
+    Labels without any anomaly give zero recall, and predictions without any flag zero precision
+    (nothing to average over); empty input is an error.
     """
     check_float("alpha", alpha, 0.0, 1.0)
     check_choice("bias", bias, BIASES)
     check_choice("cardinality", cardinality, ("reciprocal", "one"))
-    labels, predictions = np.asarray(labels).ravel(), np.asarray(predictions).ravel()
-    if labels.shape != predictions.shape:
-        raise ValueError(f"labels have {labels.size} entries but predictions have {predictions.size}")
-    for name, values in (("labels", labels), ("predictions", predictions)):
-        if not np.isin(values, (0, 1)).all():
-            raise ValueError(f"{name} must be 0/1, got values {np.unique(values)[:10]}")
+    labels, predictions = check_labels_predictions(labels, predictions)
     real, predicted = ranges(labels), ranges(predictions)
     recall = float(_range_scores(real, predicted, alpha, bias, cardinality).mean()) if len(real) else 0.0
     precision = float(_range_scores(predicted, real, 0.0, bias, cardinality).mean()) if len(predicted) else 0.0

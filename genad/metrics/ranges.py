@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from genad.validation import as_scores
+
 
 def ranges(binary: np.ndarray) -> np.ndarray:
     """``(K, 2)`` inclusive ``[start, end]`` of every run of non-zero values."""
-    flags = np.asarray(binary).ravel() != 0
+    flags = as_scores(binary, name="values", min_size=0) != 0
     edges = np.diff(np.r_[0, flags.astype(np.int8), 0])
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1) - 1

@@ -81,8 +81,15 @@ def range_auc_curves(labels: np.ndarray, scores: np.ndarray, buffer: int, n_thre
     return tpr, fpr, precision
 
 
+def _check_params(buffer_name: str, buffer: int, n_thresholds: int) -> None:
+    """The buffer length (``buffer`` or ``max_buffer``) and the thresholds per curve."""
+    check_int(buffer_name, buffer, low=0)
+    check_int("n_thresholds", n_thresholds, low=2)
+
+
 def range_auc(labels: Any, scores: Any, buffer: int, n_thresholds: int = 250) -> tuple[float, float]:
-    """Range-AUC-ROC and range-AUC-PR for one buffer length."""
+    """Range-AUC-ROC and range-AUC-PR for one buffer length ``buffer >= 0`` (see :func:`vus`)."""
+    _check_params("buffer", buffer, n_thresholds)
     labels, scores = check_labels_scores(labels, scores)
     return _range_auc(labels, scores, buffer, n_thresholds)
 
@@ -104,8 +111,7 @@ def vus(labels: Any, scores: Any, max_buffer: int = 100, n_thresholds: int = 250
     max_buffer : the largest buffer ``L`` (the reference uses the series' sliding-window length).
     n_thresholds : thresholds per curve (the reference's ``thre=250``).
     """
-    check_int("max_buffer", max_buffer, low=0)
-    check_int("n_thresholds", n_thresholds, low=2)
+    _check_params("max_buffer", max_buffer, n_thresholds)
     labels, scores = check_labels_scores(labels, scores)
     values = np.array([_range_auc(labels, scores, buffer, n_thresholds) for buffer in range(max_buffer + 1)])
     return {"vus_roc": float(values[:, 0].mean()), "vus_pr": float(values[:, 1].mean())}

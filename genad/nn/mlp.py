@@ -16,6 +16,8 @@ _ACTIVATIONS = {
     "gelu": nn.GELU,
     "softplus": nn.Softplus,
 }
+#: The activation names the tabular models accept.
+ACTIVATION_NAMES = tuple(_ACTIVATIONS)
 
 
 def activation(name: str) -> nn.Module:

@@ -8,10 +8,12 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from genad.thresholds import POTThreshold, Threshold, fit_gpd, pot_quantile
-from genad.validation import check_float, check_int
+from genad.validation import as_scores, check_float, check_int
 
 
 class SPOT(Threshold):
@@ -28,9 +30,9 @@ class SPOT(Threshold):
         self.risk, self.level = risk, level
 
     def fit(self, scores: np.ndarray) -> "SPOT":
-        self.initial.fit(scores)
+        calibration = self.initial.check_scores(scores)
+        self.initial.fit(calibration)
         self.t_ = self.initial.initial_threshold_
-        calibration = np.asarray(scores, dtype=np.float64)
         self.peaks_ = list(calibration[calibration > self.t_] - self.t_)
         self.n_ = calibration.size
         self.threshold_ = self.initial.threshold_
@@ -38,7 +40,8 @@ class SPOT(Threshold):
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
         """Alarms for ``scores`` in arrival order; the state after the last score is kept."""
-        scores = np.asarray(scores, dtype=np.float64).ravel()
+        self.check_fitted()
+        scores = as_scores(scores, min_size=0)
         alarms = np.zeros(scores.size, dtype=np.int64)
         self.thresholds_ = np.empty(scores.size)
         for i, score in enumerate(scores):
@@ -80,11 +83,13 @@ class DynamicThreshold(Threshold):
         check_int("buffer", buffer, low=0)
         check_int("max_sequences", max_sequences, low=1)
         check_float("p", p, 0.0, 1.0)
+        _check_z_values(z_values)
         self.window, self.step, self.buffer, self.p = window, step, buffer, p
         self.z_values, self.max_sequences = np.asarray(z_values, dtype=np.float64), max_sequences
 
     def fit(self, scores: np.ndarray) -> "DynamicThreshold":
-        self.threshold_ = float(self.best_epsilon(np.asarray(scores, dtype=np.float64)))
+        errors = as_scores(scores, min_size=2, need=" for a mean and standard deviation")
+        self.threshold_ = float(self.best_epsilon(errors))
         return self
 
     def _widened(self, above: np.ndarray) -> np.ndarray:
@@ -141,7 +146,7 @@ class DynamicThreshold(Threshold):
         return flags
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
-        errors = np.asarray(scores, dtype=np.float64).ravel()
+        errors = as_scores(scores, min_size=0)
         flags = np.zeros(errors.size, dtype=bool)
         last_start = max(errors.size - self.window, 0)
         starts = list(range(0, last_start + 1, self.step))
@@ -150,3 +155,11 @@ class DynamicThreshold(Threshold):
         for start in starts:
             flags[start:start + self.window] |= self._flag_window(errors[start:start + self.window])
         return flags.astype(np.int64)
+
+
+def _check_z_values(z_values: Any) -> None:
+    """A non-empty sequence of finite, positive multipliers of the standard deviation."""
+    if isinstance(z_values, (str, bytes)) or not hasattr(z_values, "__len__") or len(z_values) == 0:
+        raise TypeError(f"z_values must be a non-empty sequence of positive numbers, got {z_values!r}")
+    for z in z_values:
+        check_float("z_values entries", z, 0.0, low_closed=False)

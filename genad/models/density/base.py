@@ -8,7 +8,7 @@ from torch import nn
 from genad.base import TorchDetector, hyperparameters
 from genad.nn.vae import GaussianVAE, gaussian_log_likelihood, reparameterize
 from genad.training import batched_apply, seeded
-from genad.validation import check_choice, check_dims, check_int
+from genad.validation import check_dims, check_int
 
 _CHUNK = 8192  # rows drawn per network pass: bounded memory
 
@@ -47,7 +47,6 @@ class FlowDetector(LikelihoodDetector):
     def _check_params(self) -> None:
         super()._check_params()
         check_dims("hidden_dims", self.hidden_dims)
-        check_choice("batch_norm", self.batch_norm, (True, False))
 
 
 @hyperparameters

@@ -116,7 +116,7 @@ class ContractiveAEOCSVM(ReconstructionDetector):
         super()._check_params()
         check_dims("hidden_dims", self.hidden_dims)
         check_float("contractive_weight", self.contractive_weight, 0.0)
-        check_float("nu", self.nu, 0.0, 1.0, low_closed=False)
+        check_float("nu", self.nu, 0.0, 1.0, low_closed=False, high_closed=False)  # scikit-learn fails at nu=1
         check_float("svm_c", self.svm_c, 0.0, low_closed=False)
         check_int("svm_max_rows", self.svm_max_rows, low=10)
 
