@@ -24,6 +24,9 @@ Han, S., Hu, X., Huang, H., Jiang, M. and Zhao, Y. "ADBench: Anomaly Detection B
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
@@ -31,11 +34,43 @@ from threadpoolctl import threadpool_limits
 from genad.validation import as_2d_float, as_labels, check_float, check_int
 
 ANOMALY_TYPES = ("local", "global", "dependency", "clustered")
+# genad's detectors read float32 (see as_2d_float), so data and anomalies must stay inside its range
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_REG_COVAR = 1e-6
 
 
-def _as_float64(X) -> np.ndarray:
-    as_2d_float(X, min_rows=2)  # the door's checks (shape, numeric, finite); keep full precision below
+def _as_float64(X: Any, name: str = "X") -> np.ndarray:
+    """``X`` as a float64 array after the door's checks (shape, numeric, finite, inside float32's range).
+
+    A path is read as :func:`~genad.validation.as_2d_float` reads it (its label column dropped); the
+    conversion here keeps the full precision that the door's float32 copy would lose.
+    """
+    if isinstance(X, (str, Path)):
+        from genad.data import read_table
+
+        X, _ = read_table(X)
+    module = type(X).__module__
+    if module.startswith("torch"):
+        X = X.detach().cpu()  # numpy refuses tensors that need grad or live on a GPU
+    elif module.startswith("pandas") and X.ndim == 1:
+        X = X.to_frame()  # the door reads a Series as one column
+    as_2d_float(X, name=name, min_rows=2)
+    if module.startswith("torch"):
+        X = X.double().numpy()  # exact for every real dtype, bfloat16 included (numpy has none)
     return np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, dtype=np.float64)
+
+
+def _too_large(kind: str, param: str, value: float, X_normal: np.ndarray) -> ValueError:
+    return ValueError(f"{kind} anomalies with {param}={value!r} on data of scale {np.abs(X_normal).max():.3g} "
+                      f"(largest |value|) fall outside the float32 range (±{_FLOAT32_MAX:.3g}); "
+                      f"lower {param} or rescale X_normal")
+
+
+def _in_range(out: np.ndarray, kind: str, param: str, value: float, X_normal: np.ndarray) -> np.ndarray:
+    """``out`` if every value is finite and inside float32's range, else the error naming ``param``."""
+    if not (np.abs(out) <= _FLOAT32_MAX).all():  # NaN fails the comparison too
+        raise _too_large(kind, param, value, X_normal)
+    return out
 
 
 def fit_normal_mixture(X_normal: np.ndarray, seed: int, max_components: int = 9) -> GaussianMixture:
@@ -44,12 +79,27 @@ def fit_normal_mixture(X_normal: np.ndarray, seed: int, max_components: int = 9)
     # EM on small matrices: extra BLAS threads only contend (50x slower on a busy machine), so use one
     with threadpool_limits(limits=1, user_api="blas"):
         for k in range(1, min(max_components, len(X_normal) // 2) + 1):
-            gmm = GaussianMixture(n_components=k, covariance_type="full", reg_covar=1e-6, random_state=seed)
-            gmm.fit(X_normal)
+            gmm = GaussianMixture(n_components=k, covariance_type="full", reg_covar=_REG_COVAR,
+                                  random_state=seed)
+            try:
+                gmm.fit(X_normal)
+            except ValueError as err:  # sklearn's "ill-defined empirical covariance" (LinAlgError included)
+                raise _mixture_failure(X_normal, k) from err
             bic = gmm.bic(X_normal)
             if bic < best_bic:
                 best, best_bic = gmm, bic
+    if best is None:  # every BIC was NaN
+        raise _mixture_failure(X_normal, 1)
     return best
+
+
+def _mixture_failure(X_normal: np.ndarray, k: int) -> ValueError:
+    distinct = len(np.unique(X_normal, axis=0))
+    return ValueError(
+        f"could not fit a Gaussian mixture with {k} component(s) to the normal rows: a component's covariance "
+        f"is singular. The usual causes are the data's scale (largest |value| {np.abs(X_normal).max():.3g}; "
+        f"the covariance regularisation {_REG_COVAR:g} is absolute, so standardise the data first) or too few "
+        f"distinct rows ({distinct} of {len(X_normal)})")
 
 
 def _sample_mixture(gmm: GaussianMixture, n: int, rng: np.random.Generator,
@@ -66,20 +116,34 @@ def local_anomalies(X_normal: np.ndarray, n: int, seed: int, alpha: float = 5.0,
                     gmm: GaussianMixture | None = None) -> np.ndarray:
     """Draws from the normals' mixture with every covariance scaled by ``alpha``."""
     gmm = gmm or fit_normal_mixture(X_normal, seed)
-    return _sample_mixture(gmm, n, np.random.default_rng(seed), gmm.means_, alpha * gmm.covariances_)
+    with np.errstate(over="ignore"):  # an overflow is named just below
+        covariances = alpha * gmm.covariances_
+    if not np.diagonal(covariances, axis1=1, axis2=2).max() <= _FLOAT32_MAX ** 2:  # spread beyond float32
+        raise _too_large("local", "alpha", alpha, X_normal)
+    out = _sample_mixture(gmm, n, np.random.default_rng(seed), gmm.means_, covariances)
+    return _in_range(out, "local", "alpha", alpha, X_normal)
 
 
 def clustered_anomalies(X_normal: np.ndarray, n: int, seed: int, beta: float = 5.0,
                         gmm: GaussianMixture | None = None) -> np.ndarray:
     """Draws from the normals' mixture with every mean scaled by ``beta`` (covariances kept)."""
     gmm = gmm or fit_normal_mixture(X_normal, seed)
-    return _sample_mixture(gmm, n, np.random.default_rng(seed), beta * gmm.means_, gmm.covariances_)
+    with np.errstate(over="ignore"):  # an overflow is named just below
+        means = beta * gmm.means_
+    if not np.abs(means).max() <= _FLOAT32_MAX:  # centres beyond float32
+        raise _too_large("clustered", "beta", beta, X_normal)
+    out = _sample_mixture(gmm, n, np.random.default_rng(seed), means, gmm.covariances_)
+    return _in_range(out, "clustered", "beta", beta, X_normal)
 
 
 def global_anomalies(X_normal: np.ndarray, n: int, seed: int, alpha: float = 1.1) -> np.ndarray:
     """Independent uniform draws in each feature's range, widened by ``alpha`` about its centre."""
     low, high = X_normal.min(axis=0), X_normal.max(axis=0)
-    centre, half = (low + high) / 2, alpha * (high - low) / 2
+    with np.errstate(over="ignore"):  # an overflow is named just below
+        centre, half = (low + high) / 2, alpha * (high - low) / 2
+        inside = (np.abs(centre) + half <= _FLOAT32_MAX).all()  # the draws' bounds lie in float32's range
+    if not inside:
+        raise _too_large("global", "alpha", alpha, X_normal)
     return np.random.default_rng(seed).uniform(centre - half, centre + half, size=(n, X_normal.shape[1]))
 
 
@@ -90,14 +154,33 @@ def dependency_anomalies(X_normal: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.column_stack([np.quantile(X_normal[:, j], u[:, j]) for j in range(X_normal.shape[1])])
 
 
-def generate_anomalies(kind: str, X_normal, n: int, seed: int = 0, **params: float) -> np.ndarray:
-    """``n`` anomalies of type ``kind`` (one of :data:`ANOMALY_TYPES`) learned from ``X_normal``.
-
-    ``params``: ``alpha`` for local (default 5) and global (default 1.1), ``beta`` for clustered (default 5).
-    """
+def _check_kind(kind: Any) -> None:
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, one of {ANOMALY_TYPES}; got {kind!r}")
     if kind not in ANOMALY_TYPES:
         raise ValueError(f"unknown anomaly type {kind!r}; expected one of {ANOMALY_TYPES}")
-    X_normal = _as_float64(X_normal)
+
+
+def generate_anomalies(kind: str, X_normal: Any, n: int, seed: int = 0, **params: float) -> np.ndarray:
+    """``n`` anomalies of type ``kind`` learned from ``X_normal``.
+
+    Parameters
+    ----------
+    kind : one of :data:`ANOMALY_TYPES`.
+    X_normal : the normal rows, at least 2, finite and inside float32's range: an array, DataFrame, tensor,
+        nested list or a path to a ``.csv``/``.parquet``/``.npz`` file (read as
+        :func:`~genad.validation.as_2d_float` reads it, its label column dropped).
+    n : how many anomalies, at least 1.
+    seed : the same seed gives the same anomalies.
+    **params : ``alpha`` for local (default 5) and global (default 1.1), ``beta`` for clustered (default 5);
+        positive and finite. Values that would put anomalies outside float32's range raise ``ValueError``.
+
+    Returns
+    -------
+    A float64 ``(n, n_features)`` array.
+    """
+    _check_kind(kind)
+    X_normal = _as_float64(X_normal, "X_normal")
     check_int("n", n, low=1)
     check_int("seed", seed, low=0)
     allowed = {"local": {"alpha"}, "global": {"alpha"}, "clustered": {"beta"}, "dependency": set()}[kind]
@@ -113,8 +196,12 @@ def generate_anomalies(kind: str, X_normal, n: int, seed: int = 0, **params: flo
 def replace_anomalies(X, y, kind: str, seed: int = 0, **params: float) -> tuple[np.ndarray, np.ndarray]:
     """Keep the normal rows of ``(X, y)`` and replace its anomalies by as many generated ones of type ``kind``.
 
+    ``X`` is read as in :func:`generate_anomalies` (a path's own label column is dropped: labels come
+    from ``y``); ``y`` holds 0 (normal) / 1 (anomaly) per row.
+
     Returns ``(X_new, y_new)``: the normal rows first, then the synthetic anomalies (label 1).
     """
+    _check_kind(kind)
     X = _as_float64(X)
     y = as_labels(y, X.shape[0])
     normal = X[y == 0]

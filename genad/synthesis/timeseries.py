@@ -14,33 +14,45 @@ Definitions and Benchmarks". NeurIPS 2021 Datasets and Benchmarks.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from genad.validation import check_choice, check_float, check_int
+from genad.validation import check_choice, check_float, check_int, to_numeric_array
 
 TIMESERIES_ANOMALY_TYPES = ("global", "contextual", "shapelet", "seasonal", "trend")
 _DEFAULT_STRENGTH = {"global": 4.0, "contextual": 3.0, "shapelet": 1.0, "seasonal": 3.0, "trend": 3.0}
+# genad's detectors read float32 (see genad.validation.as_2d_float): series and anomalies stay in its range
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _as_series(X: Any) -> tuple[np.ndarray, bool]:
-    values = np.array(X, dtype=np.float64, copy=True)
+    """A float64 copy of ``X`` as ``(T, D)`` and whether it was 1-D; the door's type, shape and value checks."""
+    if isinstance(X, (str, bytes, Path)):
+        raise TypeError(f"X must be a (T,) or (T, D) numeric series, got {X!r}; read a file into an array first")
+    values = np.array(to_numeric_array(X, "X"), dtype=np.float64, copy=True)
     was_1d = values.ndim == 1
     if was_1d:
         values = values[:, None]
     if values.ndim != 2:
         raise ValueError(f"a series must be 1-D (T,) or 2-D (T, D), got shape {values.shape}")
+    if values.shape[1] == 0:
+        raise ValueError(f"the series has no channels (shape {values.shape})")
     if not np.isfinite(values).all():
         raise ValueError("the series contains NaN or infinite values; fill them first")
+    if values.size and np.abs(values).max() > _FLOAT32_MAX:
+        raise ValueError(f"the series has values up to {np.abs(values).max():.3g} in magnitude, beyond the float32 "
+                         f"range (±{_FLOAT32_MAX:.3g}) genad works in; rescale it")
     return values, was_1d
 
 
-def _segment_starts(n_steps: int, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+def _segment_starts(n_steps: int, n: int, length: int, rng: np.random.Generator, why: str = "") -> np.ndarray:
     """``n`` non-overlapping segment starts (with a gap of ``length`` between segments)."""
     slots = (n_steps - length) // (2 * length) + 1
     if n > slots or n_steps < length:
-        raise ValueError(f"cannot place {n} non-overlapping anomalies of length {length} in {n_steps} steps")
+        raise ValueError(f"cannot place {n} non-overlapping anomalies of length {length}{why} in {n_steps} steps "
+                         f"(at most {slots} fit)")
     chosen = np.sort(rng.choice(slots, size=n, replace=False))
     return chosen * 2 * length + rng.integers(0, length, size=n).clip(max=n_steps - length - chosen * 2 * length)
 
@@ -80,6 +92,8 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
 
     Parameters
     ----------
+    X : the series: a real numeric array, nested list, DataFrame or tensor, finite and inside float32's
+        range (a path is refused: read the file first).
     kind : ``"global"``, ``"contextual"``, ``"shapelet"``, ``"seasonal"`` or ``"trend"``.
     length : steps of a pattern anomaly (point anomalies take one step).
     strength : global/contextual: standard deviations from the mean; shapelet: amplitude relative to
@@ -90,25 +104,46 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     Returns
     -------
     The new series (same shape, float64) and 0/1 labels per step (1 = injected).
+
+    Raises
+    ------
+    TypeError : ``X`` is not a real numeric series (a path, text, ragged lists, complex numbers), or a
+        parameter has the wrong type.
+    ValueError : a bad value: NaN in ``X``, values or anomalies beyond float32's range, no room for ``n``
+        non-overlapping anomalies, a non-positive size or strength.
     """
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, one of {TIMESERIES_ANOMALY_TYPES}; got {kind!r}")
     check_choice("kind", kind, TIMESERIES_ANOMALY_TYPES)
     check_int("n", n, low=1)
     check_int("length", length, low=2)
     check_int("context", context, low=1)
+    check_int("seed", seed, low=0)
     strength = _DEFAULT_STRENGTH[kind] if strength is None else strength
     check_float("strength", strength, 0.0, low_closed=False)
     values, was_1d = _as_series(X)
     rng = np.random.default_rng(seed)
     span = 1 if kind in ("global", "contextual") else length
-    starts = _segment_starts(values.shape[0], n, max(span, 2 * context + 1 if kind == "contextual" else span), rng)
+    need, why = (2 * context + 1, " (2 * context + 1)") if kind == "contextual" else (span, "")
+    starts = _segment_starts(values.shape[0], n, need, rng, why)
     labels = np.zeros(values.shape[0], dtype=np.int64)
     original = values.copy()
-    for start in starts:
-        if kind == "contextual":
-            start = start + context  # keep a full neighbourhood on both sides
-        channel = int(rng.integers(0, values.shape[1]))
-        column = values[:, channel].copy()
-        _inject_one(column, original[:, channel], kind, int(start), span, strength, context, rng)
-        values[:, channel] = column
-        labels[start:start + span] = 1
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge strength overflows: named just below
+        for start in starts:
+            if kind == "contextual":
+                start = start + context  # keep a full neighbourhood on both sides
+            channel = int(rng.integers(0, values.shape[1]))
+            column = values[:, channel].copy()
+            _inject_one(column, original[:, channel], kind, int(start), span, strength, context, rng)
+            values[:, channel] = column
+            labels[start:start + span] = 1
+    _check_in_range(values, original, kind, strength)
     return (values[:, 0] if was_1d else values), labels
+
+
+def _check_in_range(values: np.ndarray, original: np.ndarray, kind: str, strength: float) -> None:
+    """Extreme but finite inputs can still overflow: name the strength and the series' scale."""
+    if not (np.abs(values) <= _FLOAT32_MAX).all():  # NaN fails the comparison too
+        raise ValueError(f"{kind} anomalies with strength={strength!r} on a series of scale "
+                         f"{np.abs(original).max():.3g} (largest |value|) fall outside the float32 range "
+                         f"(±{_FLOAT32_MAX:.3g}); lower strength or rescale the series")
