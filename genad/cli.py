@@ -29,6 +29,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.modality is not None and args.modality not in registry.MODALITIES:
+        raise ValueError(f"unknown modality {args.modality!r}; known: {', '.join(registry.MODALITIES)}")
     rows = [(i.name, i.family, ",".join(i.modalities), ",".join(i.capabilities) or "-",
              f"{i.paper.title} ({i.paper.authors}, {i.paper.venue} {i.paper.year})")
             for i in genad.list_models(modality=args.modality)]
@@ -43,11 +45,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from genad.bench.store import check_output_file
     from genad.data import read_table
 
-    X, _ = read_table(args.data, label_column=args.label_column)
+    # the output is checked before training, which may take long, and a model with its data-file name is refused
+    check_output_file(args.out, "the model", inputs=[args.data])
     params = dict(args.set or [])
-    params.setdefault("verbose", True)
+    if "verbose" in genad.get_info(args.model).parameters:  # a progress bar, where the model has one
+        params.setdefault("verbose", True)
+    X, _ = read_table(args.data, label_column=args.label_column)
     det = genad.create(args.model, **params).fit(X)
     det.save(args.out)
     print(f"fitted {args.model} on {len(det.decision_scores_)} rows x {det.n_features_in_} features; "
@@ -58,8 +64,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from genad.bench.store import check_output_file
     from genad.data import read_table
 
+    check_output_file(args.out, "the scores", inputs=[args.data, args.model])
     det = genad.load(args.model)
     X, _ = read_table(args.data, label_column=args.label_column)
     scores = det.decision_function(X)
@@ -133,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, NotImplementedError) as err:
+    # bad input, missing or unwritable files and non-finite scores: one line, no traceback
+    except (ValueError, TypeError, OSError, NotImplementedError, FloatingPointError) as err:
         print(f"genad: error: {err}", file=sys.stderr)
         return 2
 

@@ -9,22 +9,53 @@ from genad.bench.models import DEFAULT_BASELINES
 
 
 def comma_list(text: str) -> list[str]:
+    """The non-empty parts of a comma-separated option (``","`` gives ``[]``; see :func:`require_items`)."""
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def require_items(**options: list | None) -> None:
+    """Refuse a comma-separated option that names nothing (``--series ,``), by its option name.
+
+    An empty list must not mean "all" (a whole suite would run) nor reach the run as zero cells.
+    ``None`` is an option left out (its default applies) and passes.
+    """
+    for name, values in options.items():
+        if values is not None and len(values) == 0:
+            raise ValueError(f"--{name.replace('_', '-')} names nothing (an empty comma-separated list); "
+                             "give at least one value or leave the option out; zero cells would run")
+
+
+def check_positive(**options: int | None) -> None:
+    """Refuse a count option below 1 (``--threads -1``), by its option name; ``None`` (left out) passes."""
+    from genad.validation import check_int
+
+    for name, value in options.items():
+        if value is not None:
+            check_int(f"--{name.replace('_', '-')}", value, low=1)
+
+
 def parse_seeds(text: str) -> list[int]:
+    """Comma-separated non-negative integer seeds (``random_state`` refuses negative ones in every cell)."""
     try:
-        return [int(part) for part in comma_list(text)]
+        seeds = [int(part) for part in comma_list(text)]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
+        seeds = [-1]
+    if any(seed < 0 for seed in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be comma-separated non-negative integers, got {text!r}")
+    return seeds
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from genad.bench.datasets import resolve_datasets
+    from genad.bench.datasets import check_labels, resolve_datasets
     from genad.bench.models import expand_model_names, parse_model_spec
     from genad.bench.runner import make_grid, run_bench
+    from genad.bench.store import check_results_target
 
+    require_items(seeds=args.seeds, protocols=args.protocols, anomalies=args.anomalies)
+    check_positive(jobs=args.jobs, threads=args.threads)
+    check_results_target(args.results)
     datasets = resolve_datasets(args.datasets, args.data_dir, args.label_column)
+    check_labels(datasets)  # a plain file without its label column would only give failed cells
     try:
         models = [parse_model_spec(text) for text in expand_model_names(args.models)]
     except ImportError as err:  # e.g. pyod:<Name> without the baselines extra

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genad.data.io import LABEL_COLUMNS
+
 ADBENCH_PREFIX = "adbench:"
 ADBENCH_FOLDER = "adbench_classical"
 EMBEDDINGS_PREFIX = "adbench-emb:"
@@ -118,6 +120,49 @@ def _named_refs(name: str, files: list[Path], collection: str) -> list[DatasetRe
             return [DatasetRef(short_name(p), str(p.resolve()))]
     known = ", ".join(short_name(p) for p in files)
     raise ValueError(f"unknown {collection} dataset {name!r} in {files[0].parent}; known: {known}")
+
+
+def check_labels(refs: list[DatasetRef]) -> None:
+    """Check, before a run, that every dataset file has its label column, reading no rows.
+
+    A ``.csv`` is read to its header, a ``.parquet`` to its schema, an ``.npz`` to the names of its arrays
+    (its zip directory; the ADBench files are not loaded). A file without the label column, with a misspelt
+    ``--label-column`` or of another type is a ``ValueError`` naming the file, not a failed cell per model
+    and seed.
+    """
+    for ref in refs:
+        columns = _column_names(Path(ref.path))
+        if columns is None:  # no way to look without loading it: the cell's reader decides
+            continue
+        default = "y" if ref.path.lower().endswith(".npz") else next((c for c in LABEL_COLUMNS if c in columns), None)
+        label = ref.label_column or default
+        if label is None or label not in columns:
+            wanted = repr(label) if label else " or ".join(map(repr, LABEL_COLUMNS))
+            hint = "" if ref.label_column else " (name another with --label-column)"
+            raise ValueError(f"dataset {ref.path} has no label column {wanted}{hint}; "
+                             f"it holds: {columns[:20]}")
+
+
+def _column_names(path: Path) -> list[str] | None:
+    """Column (for ``.npz``: array) names of a data file without reading its rows; None without a parquet engine."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                return list(archive.files)
+        if suffix == ".csv":
+            import pandas as pd
+
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+    except ImportError:
+        return None
+    except Exception as err:  # pandas, numpy and pyarrow raise many types for unreadable files
+        raise ValueError(f"could not read dataset {path}: {type(err).__name__}: {err}") from None
+    raise ValueError(f"dataset {path}: unsupported file type {suffix!r}; use .csv, .parquet or .npz")
 
 
 def load_dataset(ref: DatasetRef) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genad.bench.store import open_existing
+from genad.bench.store import check_output_file, open_existing
 
 
 def load_frame(results: str | Path) -> pd.DataFrame:
@@ -204,13 +204,31 @@ def html_document(title: str, parts: list[str], image_css: str) -> str:
 
 def write_report(results: str | Path, out: str | Path, markdown: str | Path | None = None,
                  tie: float = 0.005) -> tuple[Path, Path | None]:
-    """Write the HTML report (and the Markdown tables when ``markdown`` is given)."""
-    if tie < 0:
-        raise ValueError(f"tie must be >= 0, got {tie}")
+    """Write the HTML report (and the Markdown tables when ``markdown`` is given).
+
+    Neither output may be the results file, an existing SQLite file or the other output: those are
+    refused before anything is read or written, so no results file is ever replaced by a report.
+    """
+    from genad.validation import check_float
+
+    check_float("tie", tie, low=0)
+    out, markdown = check_report_outputs(results, out, markdown)
     document, md = build_report(load_frame(results), str(results), tie)
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     if markdown is not None:
-        Path(markdown).write_text(md, encoding="utf-8")
-    return out, (Path(markdown) if markdown is not None else None)
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(md, encoding="utf-8")
+    return out, markdown
+
+
+def check_report_outputs(results: str | Path, out: str | Path,
+                         markdown: str | Path | None = None) -> tuple[Path, Path | None]:
+    """``out`` and ``markdown`` as paths, checked to overwrite neither ``results``, an SQLite file nor each other."""
+    out = check_output_file(out, "the HTML report", inputs=[results], make_parents=True)
+    if markdown is None:
+        return out, None
+    markdown = check_output_file(markdown, "the Markdown report", inputs=[results], make_parents=True)
+    if markdown.resolve() == out.resolve():
+        raise ValueError(f"the HTML and the Markdown report would both be written to {out}; give two names")
+    return out, markdown

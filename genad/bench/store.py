@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -56,6 +57,7 @@ class ResultStore:
         elif not create:
             raise FileNotFoundError(f"results file not found: {self.path}")
         else:
+            check_output_file(self.path, "the results file", make_parents=True)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout = 60000")
@@ -122,6 +124,8 @@ class ResultStore:
 
 def check_results_file(path: Path) -> None:
     """Raise ``ValueError`` unless ``path`` is a genad results file of this schema version (read-only check)."""
+    if path.is_dir():
+        raise ValueError(f"results file {path} is a folder; give a file name such as {path / 'bench.sqlite'}")
     with open(path, "rb") as handle:
         header = handle.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
@@ -142,6 +146,69 @@ def check_results_file(path: Path) -> None:
     if meta.get("schema_version") != str(SCHEMA_VERSION):
         raise ValueError(f"{path} has results schema version {meta.get('schema_version')}, this genad "
                          f"writes version {SCHEMA_VERSION}; use another --results file")
+
+
+def check_results_target(path: str | Path) -> Path:
+    """Check, before a run, that ``path`` is an existing results file to resume or a new file that can be
+    created (a folder, another file or a file in its way is a ``ValueError``); nothing is written."""
+    path = Path(path)
+    if path.exists():
+        check_results_file(path)
+        return path
+    return check_output_file(path, "the results file", make_parents=True)
+
+
+def is_sqlite_file(path: str | Path) -> bool:
+    """Whether ``path`` is an existing file that starts with SQLite's header (a results file or another database)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:  # missing, a folder or unreadable: nothing there that this check protects
+        return False
+
+
+def check_output_file(path: str | Path, what: str, *, inputs: Iterable[str | Path | None] = (),
+                      make_parents: bool = False) -> Path:
+    """Check, before any work starts, that ``what`` can be written to ``path`` without losing anything.
+
+    Parameters
+    ----------
+    path : the file about to be written.
+    what : how error messages call it (e.g. ``"the HTML report"``).
+    inputs : files the command reads (``None`` entries are skipped); writing over one of them is refused.
+    make_parents : whether missing folders above ``path`` will be created (else they are an error).
+
+    Returns
+    -------
+    ``path`` as a :class:`~pathlib.Path`; raises ``ValueError`` naming the problem otherwise. An existing
+    SQLite file is never a valid output: it is a results file (or someone's database) that would be lost.
+    """
+    path = Path(path)
+    cannot = f"cannot write {what} to {path}"
+    if path.is_dir():
+        raise ValueError(f"{cannot}: it is a folder; give a file name")
+    for source in inputs:
+        if source is not None and _same_file(path, Path(source)):
+            raise ValueError(f"{cannot}: it is the input file {source}, which would be lost; choose another name")
+    if is_sqlite_file(path):
+        raise ValueError(f"{cannot}: it is an existing SQLite file (a results file?); it was left untouched")
+    # the nearest folder that exists: a file there (``data.csv/out.html``) makes every write below it fail
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not folder.is_dir():
+        raise ValueError(f"{cannot}: {folder} is a file, not a folder")
+    if folder != path.parent and not make_parents:
+        raise ValueError(f"{cannot}: the folder {path.parent} does not exist")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (also through links or different spellings)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def open_existing(path: str | Path) -> list[dict[str, Any]]:

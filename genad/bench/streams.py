@@ -221,6 +221,8 @@ def summary_table(results: str) -> str:
 
     with ResultStore(results, create=False) as store:
         rows = [r for r in store.records() if r["suite"] == SUITE and r["status"] == "ok"]
+    if not rows:  # e.g. every cell failed: there is no table to show
+        return f"no finished streams cells in {results} yet"
     frame = pd.DataFrame(rows)
     table = frame.pivot_table(index="dataset", columns="model", values="auroc", aggfunc="mean")
     table.loc["mean"] = table.mean()
@@ -382,17 +384,22 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_bench_streams(args: argparse.Namespace) -> int:
+    from genad.bench.cli import require_items
+    from genad.bench.store import check_results_target
+
+    require_items(datasets=args.datasets, models=args.models, seeds=args.seeds)
     for kind, names, known in (("stream", args.datasets, STREAMS), ("streams model", args.models, MODELS)):
         unknown = [name for name in names if name not in known]
         if unknown:
             raise ValueError(f"unknown {kind}(s) {unknown}; expected some of {list(known)}")
     if args.max_records < 1:
         raise ValueError(f"--max-records must be >= 1, got {args.max_records}")
-    if args.throughput:
+    if args.throughput:  # writes no results file
         for dataset in args.datasets:
             for model in args.models:
                 print(dataset, model, {k: round(v, 2) for k, v in measure_throughput(model, dataset).items()})
         return 0
+    check_results_target(args.results)
     done = run_suite(args.results, args.datasets, args.models, tuple(args.seeds), args.max_records, args.rerun)
     print(summary_table(args.results))
     return 1 if any(record["status"] == "failed" for record in done) else 0

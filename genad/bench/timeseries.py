@@ -167,7 +167,15 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
 # --- a whole suite -------------------------------------------------------------------------------
 def make_cells(suite: str, models: list[str], seeds: list[int] = (0,), series: list[str] | None = None,
                threads: int = 1, data_dir: str | None = None) -> list[SeriesCell]:
-    names = series or suite_series(suite, data_dir)
+    """Every series x model x seed of a suite (``series=None``: all its series), checked before the run:
+    unknown series and models and bad parameters are errors; an empty ``series`` list is zero cells."""
+    known = suite_series(suite, data_dir)
+    names = known if series is None else list(series)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        shown = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
+        note = " (series without labelled anomaly windows are not in the suite)" if suite == "nab" else ""
+        raise ValueError(f"unknown {suite} series {unknown}{note}; known: {shown}")
     for text in models:
         build_series_model(text, 0)._check_params()  # unknown names and bad parameters fail before the run
     cells = [SeriesCell(suite, name, model, int(seed), threads, data_dir)
@@ -315,6 +323,12 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
 
 # --- command line --------------------------------------------------------------------------------
 def cmd_bench_ts(args) -> int:
+    from genad.bench.cli import check_positive, require_items
+    from genad.bench.store import check_results_target
+
+    require_items(series=args.series, seeds=args.seeds)  # `--series ,` must not mean every series
+    check_positive(jobs=args.jobs, threads=args.threads)
+    check_results_target(args.results)
     cells = make_cells(args.suite, args.models, args.seeds, args.series, args.threads, args.data_dir)
     print(f"genad bench-ts {args.suite}: {len(cells)} cells -> {args.results}")
     start = time.perf_counter()
@@ -325,10 +339,16 @@ def cmd_bench_ts(args) -> int:
 
 
 def cmd_report_ts(args) -> int:
+    from genad.bench.report import check_report_outputs
+
+    # checked before the (slow) report is built: neither output may replace the results or another SQLite file
+    out, markdown = check_report_outputs(args.results, args.out, args.markdown)
     document, md = build_timeseries_report(args.results, args.data_dir, plots=not args.no_plots)
-    Path(args.out).write_text(document, encoding="utf-8")
-    if args.markdown:
-        Path(args.markdown).write_text(md, encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document, encoding="utf-8")
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(md, encoding="utf-8")
     print(md)
     return 0
 

@@ -20,7 +20,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 def save_checkpoint(detector: StreamDetector, folder: str | Path, **position: Any) -> Path:
     """Write ``detector.state_dict()`` and ``position`` (e.g. records consumed) atomically to ``folder``."""
-    folder = Path(folder)
+    folder = check_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / CHECKPOINT_NAME
     payload = {"state": detector.state_dict(), "position": position}
@@ -44,17 +44,29 @@ def load_checkpoint(detector: StreamDetector, folder: str | Path) -> dict[str, A
     A checkpoint of another model, version or setting raises ``ValueError`` and leaves the
     detector untouched.
     """
-    path = Path(folder) / CHECKPOINT_NAME
+    path = check_folder(folder) / CHECKPOINT_NAME
     if not path.exists():
         return None
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=False)
     except Exception as err:  # torch raises many types for a foreign or truncated file
         raise ValueError(f"{path} is not a readable genad checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(payload, dict) or "state" not in payload or "position" not in payload:
+    if not isinstance(payload, dict) or "state" not in payload or not isinstance(payload.get("position"), dict):
         raise ValueError(f"{path} is not a genad stream checkpoint")
     detector.load_state_dict(payload["state"])
     return dict(payload["position"])
+
+
+def check_folder(folder: str | Path) -> Path:
+    """``folder`` as a path, or a ``ValueError`` when a file (or a file above it) stands where it would be."""
+    folder = Path(folder)
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is a file" if path == folder else f"is under the file {path}"
+                raise ValueError(f"checkpoint folder {folder} {what}; give a folder (it is created when missing)")
+            break
+    return folder
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 import genad
 from genad.streaming.base import StreamDetector
-from genad.streaming.checkpoint import load_checkpoint, save_checkpoint
+from genad.streaming.checkpoint import CHECKPOINT_NAME, check_folder, load_checkpoint, save_checkpoint
 from genad.validation import as_2d_float
 
 HEADER = "record,score\n"
@@ -24,19 +24,30 @@ HEADER = "record,score\n"
 
 def run_stream(model: str, data: str, out: str, checkpoint: str | None = None, every: int = 1000,
                params: dict | None = None, label_column: str | None = None) -> int:
-    """Stream ``data`` through ``model``; returns the number of scores in ``out``."""
+    """Stream ``data`` through ``model``; returns the number of scores in ``out``.
+
+    Everything is checked before anything is created or written: the paths, the data, the model and, on
+    resume, that the checkpoint belongs to this data file.
+    """
+    from genad.bench.store import check_output_file
     from genad.data import read_table
 
     if every < 1:
         raise ValueError(f"--every must be a positive number of records, got {every}")
+    folder = check_folder(checkpoint) if checkpoint else None
+    # the default CHECKPOINT/scores.csv may sit in a folder this run creates; any other folder must exist
+    in_folder = folder is not None and Path(out).resolve().parent == folder.resolve()
+    check_output_file(out, "the scores", inputs=[data, folder / CHECKPOINT_NAME if folder else None],
+                      make_parents=in_folder)
     features, _ = read_table(data, label_column=label_column)
     X = as_2d_float(features, name=str(data))
     det = genad.create(model, **(params or {}))
     if not isinstance(det, StreamDetector):
         raise ValueError(f"model {model!r} is not a streaming detector; see `genad list --modality stream`")
-    position = load_checkpoint(det, checkpoint) if checkpoint else None
-    consumed, n_bytes, written = ((position["consumed"], position["scores_bytes"], position["n_scores"])
-                                  if position else (0, None, 0))
+    position = load_checkpoint(det, folder) if folder else None
+    consumed, n_bytes, written = _check_position(position, det, X, folder) if position is not None else (0, None, 0)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     # the bar shows on a terminal only (disable=None), counting from where a resumed run starts
     with _open_scores(Path(out), n_bytes) as scores_file, tqdm(
             total=X.shape[0], initial=consumed, unit="record", desc=f"stream {model}", disable=None) as bar:
@@ -47,10 +58,35 @@ def run_stream(model: str, data: str, out: str, checkpoint: str | None = None, e
             bar.update(len(scores))
             scores_file.flush()
             os.fsync(scores_file.fileno())
-            if checkpoint:
-                save_checkpoint(det, checkpoint, consumed=min(start + every, X.shape[0]),
+            if folder is not None:
+                save_checkpoint(det, folder, consumed=min(start + every, X.shape[0]),
                                 scores_bytes=scores_file.tell(), n_scores=written)
     return written
+
+
+def _check_position(position: dict, det: StreamDetector, X, folder: Path) -> tuple[int, int, int]:
+    """``(consumed, scores_bytes, n_scores)`` of a checkpoint, checked to resume this stream of ``X``.
+
+    A checkpoint of another data file would otherwise resume silently: past its end (nothing scored, rc 0)
+    or with other features; one without a position would restart the stream from a trained state.
+    """
+    where = folder / CHECKPOINT_NAME
+    keys = ("consumed", "scores_bytes", "n_scores")
+    values = [position.get(key) for key in keys]
+    if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values):
+        raise ValueError(f"{where} holds no valid stream position ({', '.join(keys)}: got {position}); "
+                         "it was not written by `genad stream`")
+    consumed, n_bytes, n_scores = values
+    if consumed > X.shape[0]:
+        raise ValueError(f"{where} has consumed {consumed} records but the data file has {X.shape[0]}; "
+                         "the checkpoint belongs to another stream")
+    if X.shape[1] != det.n_features_in_:
+        raise ValueError(f"the data file has {X.shape[1]} features but the checkpoint's detector streams "
+                         f"{det.n_features_in_}; the checkpoint belongs to another stream")
+    if (consumed, n_scores) != (det.n_seen_, det.n_scored_):
+        raise ValueError(f"{where} is inconsistent: its position says {consumed} records and {n_scores} scores, "
+                         f"its detector {det.n_seen_} and {det.n_scored_}")
+    return consumed, n_bytes, n_scores
 
 
 def _open_scores(path: Path, n_bytes: int | None):
@@ -72,8 +108,6 @@ def cmd_stream(args: argparse.Namespace) -> int:
     out = args.out or (str(Path(args.checkpoint) / "scores.csv") if args.checkpoint else None)
     if out is None:
         raise ValueError("give --out (or --checkpoint, whose folder then holds scores.csv)")
-    if args.checkpoint:
-        Path(args.checkpoint).mkdir(parents=True, exist_ok=True)
     n = run_stream(args.model, args.data, out, args.checkpoint, args.every, dict(args.set or []), args.label_column)
     print(f"streamed {args.data} through {args.model}: {n} scores in {out}")
     return 0
