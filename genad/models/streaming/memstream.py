@@ -12,7 +12,7 @@ from genad.nn.corruption import Corruption
 from genad.nn.knn import l1_topk
 from genad.nn.rowwise import abs_error_rows, dense_rows, row_layer
 from genad.registry import Paper, register
-from genad.streaming.base import StreamDetector
+from genad.streaming.base import StreamDetector, load_weights, state_arrays, state_float, state_int
 from genad.base import hyperparameters
 from genad.training import seeded, train_module
 from genad.validation import check_choice, check_float, check_int
@@ -219,7 +219,7 @@ class MemStream(StreamDetector):
         X = X[:self.memory_size]  # as the reference: the first memory_size rows
         self.weights_ = self._discount_weights()
         with seeded(self.random_state) as generator:
-            self._build_autoencoder(X.shape[1], max(1, int(round(self.code_ratio * X.shape[1]))))
+            self._build_autoencoder(X.shape[1], self._code_width(X.shape[1]))
             self._train_on(X, generator)
             if self.warm_up_mode == "trimmed":
                 X = self._keep_typical(X)
@@ -255,6 +255,10 @@ class MemStream(StreamDetector):
     def _recon_errors(self, X: np.ndarray) -> np.ndarray:
         """Mean absolute reconstruction error of each standardized row (no noise)."""
         return self._forward(X, self.mean_, self.std_, True)[1]
+
+    def _code_width(self, n_features: int) -> int:
+        """Width of the encodings: the standardized record itself for the identity encoder."""
+        return n_features if self.encoder == "identity" else max(1, int(round(self.code_ratio * n_features)))
 
     def _build_autoencoder(self, n_features: int, n_code: int) -> None:
         """A fresh encoder and decoder; none for the identity encoder."""
@@ -341,7 +345,10 @@ class MemStream(StreamDetector):
         slot = self.n_updates_ % len(self.mem_data_)
         old = self.mem_data_[slot].astype(np.float64)
         new = x.astype(np.float64)
-        self.memory_[slot], self.memory_t_[:, slot], self.mem_data_[slot] = z, z, x
+        # the only in-place writes of a stream step: journaled, so a failing call can undo them
+        self._write_in_place(self.memory_, slot, z)
+        self._write_in_place(self.memory_t_, (slice(None), slot), z)
+        self._write_in_place(self.mem_data_, slot, x)
         self.n_updates_ += 1
         if self.n_updates_ % len(self.mem_data_) == 0:  # re-sync the running moments
             self.mean_, self.std_ = _mean_std(self.mem_data_)
@@ -382,17 +389,25 @@ class MemStream(StreamDetector):
                 "err_factor": self.err_factor_, "dup_eps": self.dup_eps_}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._build_autoencoder(state["mem_data"].shape[1], state["memory"].shape[1])
+        n = self.n_features_in_
+        arrays = state_arrays(state, {
+            "mem_data": (np.float32, ("entries", n)), "memory": (np.float32, ("entries", self._code_width(n))),
+            "mean": (np.float64, (n,)), "std": (np.float64, (n,)), "m2": (np.float64, (n,))})
+        if not 1 <= len(arrays["memory"]) <= self.memory_size:
+            raise ValueError(f"the memory holds {len(arrays['memory'])} entries, expected 1 to {self.memory_size}")
+        counters = {key: state_int(state, key, low=0) for key in ("n_updates", "quiet_run")}
+        beta, err_factor = state_float(state, "beta"), state_float(state, "err_factor", low=0.0)
+        dup_eps = state_float(state, "dup_eps", low=-1.0)
+        self._build_autoencoder(n, self._code_width(n))
         if self.encoder_ is not None:
-            self.encoder_.load_state_dict(state["encoder"])
-            self.decoder_.load_state_dict(state["decoder"])
+            load_weights(self.encoder_, state, "encoder")
+            load_weights(self.decoder_, state, "decoder")
         self.net_ = None
-        self.memory_, self.mem_data_ = state["memory"].copy(), state["mem_data"].copy()
+        self.memory_, self.mem_data_ = arrays["memory"], arrays["mem_data"]
         self.memory_t_ = np.ascontiguousarray(self.memory_.T)
-        self.mean_, self.std_, self.m2_ = state["mean"].copy(), state["std"].copy(), state["m2"].copy()
-        self.n_updates_, self.quiet_run_ = int(state["n_updates"]), int(state["quiet_run"])
-        self.beta_, self.err_factor_ = float(state["beta"]), float(state["err_factor"])
-        self.dup_eps_ = float(state["dup_eps"])
+        self.mean_, self.std_, self.m2_ = arrays["mean"], arrays["std"], arrays["m2"]
+        self.n_updates_, self.quiet_run_ = counters["n_updates"], counters["quiet_run"]
+        self.beta_, self.err_factor_, self.dup_eps_ = beta, err_factor, dup_eps
         self.weights_ = self._discount_weights()
 
 

@@ -1,6 +1,8 @@
 """METER: a static autoencoder, hypernetwork parameter shifts and an evidential drift controller."""
 from __future__ import annotations
 
+import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,7 @@ from genad.base import hyperparameters
 from genad.nn import mlp
 from genad.nn.rowwise import abs_error_rows, dense_rows, mlp_layers, relu_mlp_rows, row_layer
 from genad.registry import Paper, register
-from genad.streaming.base import StreamDetector
+from genad.streaming.base import StreamDetector, load_weights, state_arrays, state_float, state_int
 from genad.training import seeded, train_module
 from genad.validation import check_float, check_int
 
@@ -221,9 +223,13 @@ class METER(StreamDetector):
         scores, uncertainty = self._route(self._standardize(X))
         trigger = self._first_trigger(uncertainty)
         end = len(X) if trigger is None else trigger + 1
+        u_sum = float(np.cumsum(np.r_[self.u_sum_, uncertainty[:end]])[-1])  # added one by one, as singly
+        if not math.isfinite(u_sum):  # a non-finite uncertainty would poison the drift threshold for good
+            raise FloatingPointError(f"{self.registry_name} produced a non-finite uncertainty (a record too extreme "
+                                     "for the current state); nothing of this call was learned")
         self.window_x_ = np.concatenate([self.window_x_, X[:end]])[-self.window:]
         self.window_u_ = np.concatenate([self.window_u_, uncertainty[:end]])[-self.window:]
-        self.u_sum_ = float(np.cumsum(np.r_[self.u_sum_, uncertainty[:end]])[-1])  # added one by one, as singly
+        self.u_sum_ = u_sum
         self.u_count_ += end
         if trigger is not None:
             self._offline_update()
@@ -240,6 +246,9 @@ class METER(StreamDetector):
         return None if hits.size == 0 else int(hits[0])
 
     def _offline_update(self) -> None:
+        # retrain copies: the networks are rebound, never changed in place, so a call that fails later
+        # (a diverging update, a non-finite score) can restore the previous ones (genad.streaming.base.all_or_nothing)
+        self.static_, self.hyper_, self.edl_ = copy.deepcopy((self.static_, self.hyper_, self.edl_))
         seed = None if self.random_state is None else self.random_state + 1 + self.n_updates_
         with seeded(seed) as generator:
             self._train_all(torch.from_numpy(self._standardize(self.window_x_)), self.update_epochs, generator)
@@ -260,14 +269,20 @@ class METER(StreamDetector):
                 "u_count": self.u_count_, "n_updates": self.n_updates_}
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._build(len(state["mean"]))
+        n = self.n_features_in_
+        arrays = state_arrays(state, {"mean": (np.float64, (n,)), "std": (np.float64, (n,)),
+                                      "window_x": (np.float32, ("rows", n)), "window_u": (np.float64, ("rows",))})
+        if len(arrays["window_x"]) > self.window:
+            raise ValueError(f"window_x holds {len(arrays['window_x'])} records, more than window={self.window}")
+        threshold_u, u_sum = state_float(state, "threshold_u"), state_float(state, "u_sum")
+        u_count, n_updates = state_int(state, "u_count", low=0), state_int(state, "n_updates", low=0)
+        self._build(n)
         for name in ("static_", "hyper_", "edl_"):
-            getattr(self, name).load_state_dict(state[name])
+            load_weights(getattr(self, name), state, name)
         self._copy_weights()
-        self.mean_, self.std_ = state["mean"].copy(), state["std"].copy()
-        self.window_x_, self.window_u_ = state["window_x"].copy(), state["window_u"].copy()
-        self.threshold_u_, self.u_sum_ = float(state["threshold_u"]), float(state["u_sum"])
-        self.u_count_, self.n_updates_ = int(state["u_count"]), int(state["n_updates"])
+        self.mean_, self.std_ = arrays["mean"], arrays["std"]
+        self.window_x_, self.window_u_ = arrays["window_x"], arrays["window_u"]
+        self.threshold_u_, self.u_sum_, self.u_count_, self.n_updates_ = threshold_u, u_sum, u_count, n_updates
 
 
 def _evidential_loss(alpha: torch.Tensor, labels: torch.Tensor, lamb: float) -> torch.Tensor:
