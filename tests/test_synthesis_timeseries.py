@@ -65,7 +65,8 @@ def test_trend_adds_a_linear_drift():
     y, labels = inject_anomalies(x, "trend", n=2, length=60, strength=3.0, seed=4)
     for start, end in ranges(labels):
         drift = y[start:end + 1] - x[start:end + 1]
-        np.testing.assert_allclose(drift, np.linspace(0, drift[-1], 60), atol=1e-12)
+        # equal steps from the first step on (a ramp from 0 would leave the first labelled step unchanged)
+        np.testing.assert_allclose(drift, np.linspace(drift[-1] / 60, drift[-1], 60), atol=1e-12)
         assert abs(drift[-1]) == pytest.approx(3.0 * x.std())
 
 

@@ -4,8 +4,9 @@ Point anomalies: *global* (a value far from the whole series: ``mean ± strength
 *contextual* (a value far from its neighbourhood ``x[t-k:t+k]`` but usually inside the global
 range). Pattern anomalies over a segment: *shapelet* (the segment's shape replaced by another basic
 shape with the same level and amplitude), *seasonal* (the segment's pattern played at ``strength``
-times its frequency) and *trend* (a linear drift of ``strength`` standard deviations added over the
-segment). Each anomaly hits one random channel; segments never overlap; every call is seeded.
+times its frequency) and *trend* (a linear drift reaching ``strength`` standard deviations at the
+segment's end). Each anomaly hits one random channel among those that vary (a constant channel would
+be left unchanged under its label); segments never overlap; every call is seeded.
 
 References
 ----------
@@ -65,25 +66,74 @@ def _shape(kind: int, length: int) -> np.ndarray:
     return shape / (shape.std() + 1e-12)
 
 
+# The seasonal replay starts this fraction of a step into the segment's pattern. With no offset its
+# first step (and, for integer strengths, every step t with (strength - 1) * t a multiple of the length)
+# would sample its own value and stay unchanged under its label; an irrational offset puts no position
+# on the sampling grid for any rational strength.
+_SEASONAL_PHASE = (5 ** 0.5 - 1) / 2
+
+
+def _replay(segment: np.ndarray, strength: float) -> np.ndarray:
+    """The segment's pattern played at ``strength`` times its frequency (periodically, from the phase offset)."""
+    length = segment.size
+    positions = np.arange(length) * strength + _SEASONAL_PHASE
+    return np.interp(positions, np.arange(length), segment, period=length)
+
+
+def _point_value(centre: float, offset: float, sign: float, own: float) -> float:
+    """``centre + sign * offset``, or the other side when that lands on the step's own value ``own``."""
+    value = centre + sign * offset
+    return centre - sign * offset if value == own else value
+
+
 def _inject_one(x: np.ndarray, original: np.ndarray, kind: str, start: int, length: int, strength: float,
                 context: int, rng: np.random.Generator) -> None:
     """Inject one anomaly into channel ``x`` (in place); statistics come from the ``original`` channel."""
     sign = rng.choice([-1.0, 1.0])
     if kind == "global":
-        x[start] = original.mean() + sign * strength * original.std()
+        x[start] = _point_value(original.mean(), strength * original.std(), sign, original[start])
     elif kind == "contextual":
         around = np.r_[original[max(start - context, 0):start], original[start + 1:start + 1 + context]]
-        x[start] = around.mean() + sign * strength * max(around.std(), 1e-3 * original.std())
+        offset = strength * max(around.std(), 1e-3 * original.std())
+        x[start] = _point_value(around.mean(), offset, sign, original[start])
     else:
         segment = original[start:start + length].copy()
         level, spread = segment.mean(), max(segment.std(), 0.1 * original.std())
         if kind == "shapelet":
             x[start:start + length] = level + strength * spread * _shape(int(rng.integers(0, 3)), length)
         elif kind == "seasonal":
-            positions = (np.arange(length) * strength) % length
-            x[start:start + length] = np.interp(positions, np.arange(length), segment)
-        else:  # trend
-            x[start:start + length] = segment + sign * strength * original.std() * np.linspace(0, 1, length)
+            x[start:start + length] = _replay(segment, strength)
+        else:  # trend: the drift grows by equal steps from the first step (which a ramp from 0 would leave as is)
+            ramp = np.arange(1, length + 1) / length
+            x[start:start + length] = segment + sign * strength * original.std() * ramp
+
+
+def _varying(values: np.ndarray) -> np.ndarray:
+    """Indices of the channels of ``(T, D)`` values that are not constant."""
+    return np.flatnonzero(np.ptp(values, axis=0) > 0)
+
+
+def _seasonal_channels(original: np.ndarray, start: int, length: int, strength: float) -> np.ndarray:
+    """Channels where a seasonal replay of the segment changes every step, else those where it changes
+    some (flat stretches replay as themselves); a clear error when it changes nothing on any channel."""
+    segments = original[start:start + length]
+    changed = np.column_stack([_replay(segments[:, c], strength) != segments[:, c]
+                               for c in range(segments.shape[1])])
+    for eligible in (changed.all(axis=0), changed.any(axis=0)):
+        if eligible.any():
+            return np.flatnonzero(eligible)
+    raise ValueError(f"a seasonal anomaly at steps {start}..{start + length - 1} would change nothing: no channel "
+                     "varies there, and a seasonal anomaly replays its segment's own pattern faster (another "
+                     "seed places it elsewhere)")
+
+
+def _check_changed(new: np.ndarray, old: np.ndarray, kind: str, start: int, channel: int) -> None:
+    """An anomaly that leaves its steps as they were must not be labelled: a clear error instead."""
+    if (new != old).any():
+        return
+    raise ValueError(f"the {kind} anomaly at step {start} on channel {channel} would leave the series unchanged "
+                     f"(its change is below the float64 resolution of values up to {np.abs(old).max():.3g}); "
+                     "center or rescale the channel, or raise strength")
 
 
 def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strength: float | None = None,
@@ -97,20 +147,25 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     kind : ``"global"``, ``"contextual"``, ``"shapelet"``, ``"seasonal"`` or ``"trend"``.
     length : steps of a pattern anomaly (point anomalies take one step).
     strength : global/contextual: standard deviations from the mean; shapelet: amplitude relative to
-        the segment's; seasonal: frequency factor; trend: drift at the segment's end in series std.
+        the segment's; seasonal: frequency factor (not 1, nor 1 plus a multiple of ``length``, which
+        replay the segment at its own frequency); trend: drift at the segment's end in series std.
     context : half-width of the neighbourhood of a contextual anomaly.
     seed : the same seed gives the same anomalies.
 
     Returns
     -------
-    The new series (same shape, float64) and 0/1 labels per step (1 = injected).
+    The new series (same shape, float64) and 0/1 labels per step (1 = injected). A point anomaly always
+    changes its step. A pattern anomaly changes every step of its segment, except where the original
+    happens to coincide with the new pattern (values the data repeat, or a seasonal replay of a partly
+    flat stretch when no channel varies over the whole segment); its label covers the segment.
 
     Raises
     ------
     TypeError : ``X`` is not a real numeric series (a path, text, ragged lists, complex numbers), or a
         parameter has the wrong type.
     ValueError : a bad value: NaN in ``X``, values or anomalies beyond float32's range, no room for ``n``
-        non-overlapping anomalies, a non-positive size or strength.
+        non-overlapping anomalies, a non-positive size or strength, a seasonal strength that changes
+        nothing, a series with no varying channel (or a seasonal segment with none).
     """
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a string, one of {TIMESERIES_ANOMALY_TYPES}; got {kind!r}")
@@ -121,6 +176,10 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     check_int("seed", seed, low=0)
     strength = _DEFAULT_STRENGTH[kind] if strength is None else strength
     check_float("strength", strength, 0.0, low_closed=False)
+    if kind == "seasonal" and (strength - 1) % length == 0:
+        raise ValueError(f"a seasonal strength of {strength!r} replays each segment of length {length} at its own "
+                         "frequency (as 1 plus any multiple of length does), which is no seasonal anomaly; pass "
+                         "another frequency factor")
     values, was_1d = _as_series(X)
     rng = np.random.default_rng(seed)
     span = 1 if kind in ("global", "contextual") else length
@@ -128,13 +187,21 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     starts = _segment_starts(values.shape[0], n, need, rng, why)
     labels = np.zeros(values.shape[0], dtype=np.int64)
     original = values.copy()
+    varying = _varying(original)  # a constant channel would keep its values under the labels
+    if varying.size == 0:
+        why = "replay a segment's own pattern faster" if kind == "seasonal" else "are sized by a channel's spread"
+        raise ValueError(f"every channel of the series is constant; {kind} anomalies {why}, so they need a "
+                         "channel that varies")
     with np.errstate(over="ignore", invalid="ignore"):  # a huge strength overflows: named just below
         for start in starts:
             if kind == "contextual":
                 start = start + context  # keep a full neighbourhood on both sides
-            channel = int(rng.integers(0, values.shape[1]))
+            eligible = _seasonal_channels(original, int(start), span, strength) if kind == "seasonal" else varying
+            channel = int(eligible[rng.integers(0, eligible.size)])  # the draw of old when every channel varies
             column = values[:, channel].copy()
             _inject_one(column, original[:, channel], kind, int(start), span, strength, context, rng)
+            _check_changed(column[start:start + span], original[start:start + span, channel], kind, int(start),
+                           channel)
             values[:, channel] = column
             labels[start:start + span] = 1
     _check_in_range(values, original, kind, strength)

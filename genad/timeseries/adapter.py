@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from genad.base import hyperparameters
+from genad.base import BaseDetector, hyperparameters
 from genad.timeseries.base import SeriesDetector
 
 
@@ -21,8 +21,9 @@ class WindowedDetector(SeriesDetector):
 
     Parameters
     ----------
-    model : a registered genad model name (``"ae"``) or an unfitted estimator with ``fit`` and
-        ``decision_function`` (higher = more anomalous), e.g. a PyOD detector; it is cloned.
+    model : a registered tabular genad model name (``"ae"``) or an unfitted estimator with ``fit`` and
+        ``decision_function`` (higher = more anomalous), e.g. a PyOD detector; it is cloned. Time-series
+        and stream models are refused: they read series or streams, not flattened windows.
     model_params : constructor parameters for a named model.
     window, train_stride, fill : see :class:`genad.timeseries.base.SeriesDetector`.
     """
@@ -32,15 +33,28 @@ class WindowedDetector(SeriesDetector):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if isinstance(self.model, str):
-            import genad
-
-            genad.get_info(self.model)  # a clear error for an unknown name
-        elif not (hasattr(self.model, "fit") and hasattr(self.model, "decision_function")):
+        if not isinstance(self.model, str) and not (hasattr(self.model, "fit")
+                                                    and hasattr(self.model, "decision_function")):
             raise TypeError(f"model must be a registered name or an estimator with fit/decision_function, "
                             f"got {self.model!r}")
+        _check_tabular(self.model)
         if self.model_params is not None and not isinstance(self.model_params, dict):
             raise TypeError(f"model_params must be a dict, got {self.model_params!r}")
+        if self.model_params and not isinstance(self.model, str):
+            raise ValueError("model_params apply to a model given by name; set the parameters on the "
+                             f"estimator itself ({type(self.model).__name__}(...)) instead")
+        self._check_inner()
+
+    def _check_inner(self) -> None:
+        """The inner model's parameters, checked now (building a genad model is cheap; fitting is not),
+        so that a bad one is named at the door rather than deep inside fit."""
+        inner = self._make_inner() if isinstance(self.model, str) else self.model
+        if not isinstance(inner, BaseDetector):
+            return
+        try:
+            inner._check_params()
+        except (TypeError, ValueError) as err:  # say which model the parameter belongs to
+            raise type(err)(f"{self.registry_name}: the wrapped model's {err}") from None
 
     def _make_inner(self):
         if isinstance(self.model, str):
@@ -71,6 +85,26 @@ class WindowedDetector(SeriesDetector):
     def _moved_to_cpu(self) -> None:
         if hasattr(self, "inner_") and hasattr(self.inner_, "_moved_to_cpu"):
             self.inner_._moved_to_cpu()
+
+
+def _check_tabular(model: Any) -> None:
+    """``model`` (a name or an estimator) reads tabular rows, as the flattened windows are: genad's
+    time-series and stream models expect a series or a stream and would silently misread the windows."""
+    import genad
+
+    if isinstance(model, str):
+        name, modalities = model, genad.get_info(model).modalities  # a clear error for an unknown name
+    elif isinstance(model, SeriesDetector):
+        name, modalities = model.registry_name, ("time-series",)
+    else:  # a genad detector is found by its class; other estimators (PyOD, sklearn) are taken as tabular
+        info = next((i for i in genad.list_models() if i.cls is type(model)), None)
+        if info is None:
+            return
+        name, modalities = info.name, info.modalities
+    if "tabular" not in modalities:
+        hint = "; use it on the series directly" if "time-series" in modalities else ""
+        raise ValueError(f"windowed() runs a tabular model on flattened windows, but {name!r} is a "
+                         f"{'/'.join(modalities)} model{hint} (tabular models: genad.list_models('tabular'))")
 
 
 def windowed(model: Any, *, length: int = 32, train_stride: int = 1, fill: str | float | None = None,

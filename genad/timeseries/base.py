@@ -8,15 +8,19 @@ and optionally ``_reconstruct`` for ``restore``/``explain``.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from genad.base import BaseDetector, TorchDetector, hyperparameters
-from genad.timeseries.windows import fill_gaps, fold_back, sliding_windows
+from genad.timeseries.windows import check_fill, fill_gaps, fold_windows, sliding_windows
 from genad.training import resolve_device, seeded
-from genad.validation import check_choice, check_int
+from genad.validation import check_int, to_numeric_array
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @hyperparameters
@@ -39,43 +43,69 @@ class SeriesDetector(BaseDetector):
     fill: str | float | None = None
 
     fold = "mean"  # how window scores map back to steps (see genad.timeseries.windows.fold_back)
+    # Parameters that shape the fitted model (a network's input is ``window`` steps long): scoring with
+    # other values than at fit would crash deep inside the model or silently compute something else.
+    _shape_params = ("window",)
 
     def _check_params(self) -> None:
         super()._check_params()
         check_int("window", self.window, low=1)
         check_int("train_stride", self.train_stride, low=1)
         check_int("score_stride", self.score_stride, low=1, high=self.window)
-        if self.fill is not None and not isinstance(self.fill, (int, float)):
-            check_choice("fill", self.fill, ("ffill", "linear"))
+        check_fill(self.fill)
+        if not isinstance(self.fill, (str, type(None))) and abs(self.fill) > _FLOAT32_MAX:
+            raise ValueError(f"fill={self.fill!r} is beyond the float32 range (±{_FLOAT32_MAX:.3g}) "
+                             "the models compute in")
 
     def fit(self, X: Any, y: Any = None) -> "SeriesDetector":
         self._check_params()
-        X = self._filled(X)
+        X = self._series(X)
         if X.shape[0] < self.window:
             raise ValueError(f"the training series has {X.shape[0]} time step(s), fewer than one window "
                              f"of length {self.window}")
-        return super().fit(X, y)
+        super().fit(X, y)
+        # recorded only once the fit succeeded: a failed refit leaves the detector as it was
+        self.fitted_shape_params_ = {name: getattr(self, name) for name in self._shape_params}
+        return self
 
     def _validate(self, X: Any) -> np.ndarray:
-        return super()._validate(self._filled(X))
+        check_is_fitted(self, "n_features_in_")
+        self._check_shape_params()
+        return super()._validate(self._series(X))  # fill_gaps names a bad fill; the base checks the rest
 
-    def _filled(self, X: Any) -> Any:
-        """Fill NaN gaps before the door's checks; without ``fill`` a gap is a clear error."""
-        if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
-            return X
-        try:
-            values = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=np.float64)
-        except (TypeError, ValueError):
-            return X  # non-numeric input: the door's checks name the problem
-        if values.ndim != 2 or not np.isnan(values).any():
-            return X
-        return fill_gaps(values, self.fill)
+    def _check_shape_params(self) -> None:
+        """The ``_shape_params`` still have their values from fit (set_params may have changed them)."""
+        fitted = getattr(self, "fitted_shape_params_", {})  # absent in detectors saved before it was recorded
+        for name, value in fitted.items():
+            if getattr(self, name) != value:
+                raise ValueError(f"{self.registry_name} was fitted with {name}={value!r}, but {name} is now "
+                                 f"{getattr(self, name)!r}; it shapes the fitted model, so set it back to "
+                                 f"{value!r} or fit again")
+
+    def _series(self, X: Any) -> np.ndarray:
+        """``X`` (array, list, DataFrame, tensor or a .csv/.parquet/.npz path) as a numeric ``(T, D)`` array
+        with its NaN gaps filled by ``fill``; without ``fill`` a gap is a clear error. The door's checks
+        (finite values, float32 range, number of channels) follow in :class:`genad.base.BaseDetector`."""
+        if isinstance(X, (str, Path)):
+            from genad.data import read_table
+
+            X, _ = read_table(X)
+        if X is None:
+            raise TypeError("X is missing (got None); pass a (T, D) series")
+        values = to_numeric_array(X, "X")
+        if values.ndim != 2:
+            hint = " (reshape a single channel with X.reshape(-1, 1))" if values.ndim == 1 else ""
+            raise ValueError(f"a series X must be 2-D (T, D): T time steps of D channels; got an array of shape "
+                             f"{values.shape}{hint}")
+        if np.issubdtype(values.dtype, np.floating) and np.isnan(values).any():
+            values = fill_gaps(values, self.fill)
+        return values
 
     def _windows(self, X: np.ndarray, stride: int) -> np.ndarray:
         return np.ascontiguousarray(sliding_windows(X, self.window, stride), dtype=np.float32)
 
     def _to_steps(self, window_values: np.ndarray, n_steps: int) -> np.ndarray:
-        return fold_back(window_values, n_steps, self.window, self.score_stride, self.fold)
+        return fold_windows(window_values, n_steps, self.window, self.score_stride, self.fold)
 
 
 @hyperparameters

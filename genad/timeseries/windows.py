@@ -5,13 +5,18 @@ indexing, the short-series error and the mapping back to time steps exist once.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from genad.validation import check_int
+from genad.validation import check_float, check_int, to_numeric_array
+
+FILL_METHODS = ("ffill", "linear")
 
 
 def window_starts(n_steps: int, length: int, stride: int = 1) -> np.ndarray:
     """Start index of each window; the last window always ends at the last step (no step is left out)."""
+    check_int("n_steps", n_steps, low=0)
     check_int("length", length, low=1)
     check_int("stride", stride, low=1)
     if n_steps < length:
@@ -32,7 +37,7 @@ def sliding_windows(X: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
     return view[starts].transpose(0, 2, 1)
 
 
-def fold_back(scores: np.ndarray, n_steps: int, length: int, stride: int = 1, how: str = "mean") -> np.ndarray:
+def fold_back(scores: Any, n_steps: int, length: int, stride: int = 1, how: str = "mean") -> np.ndarray:
     """Per-step values from per-window values.
 
     ``scores`` is ``(N,)`` (one score per window, spread over the steps it covers), ``(N, length)``
@@ -42,6 +47,19 @@ def fold_back(scores: np.ndarray, n_steps: int, length: int, stride: int = 1, ho
     window ending at that step when one exists), as forecasting and OmniAnomaly-style models score
     the newest point of each window.
     """
+    if scores is None:
+        raise TypeError("scores are missing (got None); pass one value per window")
+    values = to_numeric_array(scores, "scores").astype(np.float64, copy=False)
+    if values.ndim not in (1, 2, 3):
+        raise ValueError(f"window scores must be (N,), (N, {length}) or (N, {length}, D), got shape {values.shape}")
+    if not np.isfinite(values).all():  # a NaN would spread silently over every step its window covers
+        raise ValueError(f"window scores contain {int((~np.isfinite(values)).sum())} NaN or infinite value(s)")
+    return fold_windows(values, n_steps, length, stride, how)
+
+
+def fold_windows(scores: np.ndarray, n_steps: int, length: int, stride: int, how: str) -> np.ndarray:
+    """:func:`fold_back` without the checks on ``scores``: the detectors' own path, whose non-finite
+    scores are reported afterwards as a numerically unstable model, not as bad input."""
     starts = window_starts(n_steps, length, stride)
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape[0] != starts.size:
@@ -67,10 +85,29 @@ def fold_back(scores: np.ndarray, n_steps: int, length: int, stride: int = 1, ho
     return out
 
 
-def fill_gaps(X: np.ndarray, fill: str | float | None) -> np.ndarray:
-    """Fill NaN gaps of a series: ``None`` raises, ``"ffill"`` carries the last value forward
-    (then back-fills a leading gap), ``"linear"`` interpolates per channel, a number is used as is."""
-    X = np.array(X, dtype=np.float64, copy=True)
+def check_fill(fill: Any) -> None:
+    """``fill`` is None, ``"ffill"``, ``"linear"`` or a finite real number (not a bool), or a clear error."""
+    if fill is None:
+        return
+    if isinstance(fill, str):
+        if fill not in FILL_METHODS:
+            raise ValueError(f"fill must be None, 'ffill', 'linear' or a number, got {fill!r}")
+        return
+    try:
+        check_float("fill", fill)  # a bool is refused, and so is NaN: it would fill a gap with a gap
+    except TypeError:
+        raise TypeError(f"fill must be None, 'ffill', 'linear' or a number, got {fill!r}") from None
+
+
+def fill_gaps(X: Any, fill: str | float | None) -> np.ndarray:
+    """Fill NaN gaps of a ``(T,)`` or ``(T, D)`` series: ``None`` raises, ``"ffill"`` carries the last value
+    forward (then back-fills a leading gap), ``"linear"`` interpolates per channel, a number is used as is."""
+    check_fill(fill)
+    if X is None:
+        raise TypeError("X is missing (got None); pass a (T, D) series")
+    X = np.array(to_numeric_array(X, "X"), dtype=np.float64, copy=True)
+    if X.ndim not in (1, 2):
+        raise ValueError(f"a series must be 1-D (T,) or 2-D (T, D), got shape {X.shape}")
     gaps = np.isnan(X)
     if not gaps.any():
         return X
@@ -83,11 +120,9 @@ def fill_gaps(X: np.ndarray, fill: str | float | None) -> np.ndarray:
         frame = pd.DataFrame(X)
         if fill == "ffill":
             frame = frame.ffill().bfill()
-        elif fill == "linear":
-            frame = frame.interpolate(method="linear", limit_direction="both")
         else:
-            raise ValueError(f"fill must be None, 'ffill', 'linear' or a number, got {fill!r}")
-        X = frame.to_numpy()
+            frame = frame.interpolate(method="linear", limit_direction="both")
+        X = frame.to_numpy().reshape(X.shape)  # a 1-D series went through a one-column frame
         if np.isnan(X).any():
             raise ValueError("a channel of the series is entirely NaN; nothing to fill it from")
         return X
