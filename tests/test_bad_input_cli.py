@@ -109,21 +109,14 @@ def checkpoint(tmp_path):
     return folder, data
 
 
-def test_checkpoint_of_a_longer_stream_is_refused(checkpoint, tmp_path, capsys):
+@pytest.mark.parametrize("n, message", [(30, "consumed 60 records but the data file has 30"), (90, "3 features")])
+def test_checkpoint_of_another_stream_is_refused(checkpoint, tmp_path, capsys, n, message):
+    """A shorter file than the checkpoint consumed, or one with other features: refused, nothing written."""
     folder, _ = checkpoint
     before = (folder / "scores.csv").read_bytes()
-    short = table(tmp_path / "s3.csv", n=30, n_features=3)
-    assert main(["stream", "--data", str(short), "--checkpoint", str(folder), *STREAM]) == 2
-    assert "consumed 60 records but the data file has 30" in error_of(capsys)
-    assert (folder / "scores.csv").read_bytes() == before
-
-
-def test_checkpoint_with_other_features_is_refused(checkpoint, tmp_path, capsys):
-    folder, _ = checkpoint
-    before = (folder / "scores.csv").read_bytes()
-    longer = table(tmp_path / "s3.csv", n=90, n_features=3)
-    assert main(["stream", "--data", str(longer), "--checkpoint", str(folder), *STREAM]) == 2
-    assert "3 features" in error_of(capsys)
+    other = table(tmp_path / "s3.csv", n=n, n_features=3)
+    assert main(["stream", "--data", str(other), "--checkpoint", str(folder), *STREAM]) == 2
+    assert message in error_of(capsys)
     assert (folder / "scores.csv").read_bytes() == before
 
 
