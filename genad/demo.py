@@ -16,10 +16,12 @@ from tqdm.auto import tqdm
 
 import genad
 from genad.training import warm_up_torch
+from genad.validation import check_int
 
 
 def wdbc_one_class_split(seed: int = 0):
     """``X_train`` (benign only), ``X_test``, ``y_test`` (1 = malignant) from the bundled WDBC data."""
+    check_int("seed", seed, low=0, high=2**32 - 1)  # scikit-learn's range, checked here by name
     data = load_breast_cancer()
     X, y = data.data, (data.target == 0).astype(int)  # target 0 is malignant in scikit-learn
     normal, anomalous = X[y == 0], X[y == 1]
@@ -34,6 +36,8 @@ def run_demo(epochs: int | None = None, seed: int = 0) -> list[tuple]:
     """Fit and score every tabular model; print and return ``(model, family, AUROC, AUPRC, fit s, score s)`` rows."""
     from genad.cli import print_table
 
+    if epochs is not None:  # checked before torch warms up and the first model trains
+        check_int("epochs", epochs, low=1)
     X_train, X_test, y_test = wdbc_one_class_split(seed)
     warm_up_torch()  # torch's one-time start-up would otherwise land in the first model's fit time
     print(f"WDBC one-class split: {len(X_train)} benign training rows, {len(X_test)} test rows "

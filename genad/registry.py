@@ -6,6 +6,7 @@ A model registers itself with :func:`register`; :func:`create` builds one by nam
 from __future__ import annotations
 
 import ast
+import difflib
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -94,14 +95,40 @@ def _ensure_models_imported() -> None:
 def get_info(name: str) -> ModelInfo:
     """The registry entry of ``name``; a clear error lists the known names."""
     _ensure_models_imported()
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
+    if not isinstance(name, str):
+        raise TypeError(f"a model name must be a str such as 'ae', got {type(name).__name__} {name!r}; "
+                        f"known models: {', '.join(sorted(_REGISTRY))}")
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}{_did_you_mean(name)}; known models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
 
 
-def create(name: str, **params: Any):
-    """Build the detector registered as ``name`` with the given constructor parameters."""
+def _did_you_mean(name: str) -> str:
+    """A hint for a near miss: other case or spaces, a ``name?key=value`` spec, a close spelling."""
+    cleaned = name.strip().lower()
+    if cleaned in _REGISTRY:
+        return f" (did you mean {cleaned!r}?)"
+    if "?" in name:
+        return " (a 'name?key=value' spec: pass its parameters as keywords, or read it with registry.parse_spec)"
+    close = difflib.get_close_matches(cleaned, list(_REGISTRY), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def create(name: str, *args: Any, **params: Any):
+    """Build the detector registered as ``name`` with the given constructor parameters (keywords only).
+
+    Raises
+    ------
+    TypeError
+        ``name`` is not a str, parameters are passed positionally, or a parameter is not the model's.
+    ValueError
+        ``name`` is not a registered model.
+    """
     info = get_info(name)
+    if args:  # create("ae", {"epochs": 5}) would otherwise say "takes 1 positional argument"
+        hint = f" (for a dict: genad.create({name!r}, **params))" if isinstance(args[0], dict) else ""
+        raise TypeError(f"create() takes the parameters of model {name!r} as keywords, got {len(args)} positional "
+                        f"argument(s){hint}")
     try:
         return info.cls(**params)
     except TypeError as err:
@@ -109,13 +136,27 @@ def create(name: str, **params: Any):
 
 
 def list_models(modality: str | None = None, family: str | None = None) -> list[ModelInfo]:
-    """Registered models, sorted by family then name, optionally filtered."""
+    """Registered models, sorted by family then name, optionally filtered.
+
+    An unknown ``modality`` or ``family`` is an error listing the known ones, not an empty list.
+    """
     _ensure_models_imported()
+    _check_filter("modality", modality, MODALITIES)
+    _check_filter("family", family, FAMILIES)
     infos = [
         info for info in _REGISTRY.values()
         if (modality is None or modality in info.modalities) and (family is None or info.family == family)
     ]
     return sorted(infos, key=lambda i: (FAMILIES.index(i.family), i.name))
+
+
+def _check_filter(name: str, value: Any, known: tuple[str, ...]) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {', '.join(known)}; got {type(value).__name__} {value!r}")
+    if value not in known:
+        raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -1,54 +1,169 @@
 """Reading tables from ``.csv``, ``.parquet`` and ``.npz`` files."""
 from __future__ import annotations
 
+import os
+import re
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from genad.validation import as_labels
+
 #: Column names taken as the label (and kept out of the features) when no label column is named.
 LABEL_COLUMNS = ("y", "label")
+SUFFIXES = (".csv", ".parquet", ".npz")
+# a header cell such as "0.25" or "-3" is a number, so the file most likely has no header row
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def as_path(value: Any, name: str = "path") -> Path:
+    """``value`` (a ``str`` or ``os.PathLike``) as a :class:`~pathlib.Path`, or a TypeError naming ``name``."""
+    if isinstance(value, bytes):
+        raise TypeError(f"{name} must be a str or pathlib.Path, got bytes {value!r}; decode it first")
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or pathlib.Path, got {type(value).__name__} {value!r}")
+    if isinstance(value, str) and not value.strip():  # Path("") would quietly be the current folder
+        raise ValueError(f"{name} is empty; pass a path")
+    return Path(value)
 
 
 def read_table(path: str | Path, label_column: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Read features and, when present, labels from a file.
 
-    - ``.npz``: arrays ``X`` and optionally ``y`` (ADBench's format).
+    - ``.npz``: arrays ``X`` (2-D) and optionally ``y`` (ADBench's format), or the array ``label_column``.
     - ``.csv`` / ``.parquet``: every column is a feature, except the label column: ``label_column``
-      when given, else the first of :data:`LABEL_COLUMNS` present.
+      when given, else the one of :data:`LABEL_COLUMNS` present. A ``.csv`` needs a header row.
 
-    Returns ``(X, y)`` with ``y`` None when the file has no labels. Feature dtypes are checked
-    later, by the detector that receives them.
+    Returns ``(X, y)`` with ``y`` None when the file has no labels. The file is checked here, naming it:
+    at least one row and one feature column, numeric features, labels 0/1 (1 = anomaly) with one per row.
+    NaN features pass (a time-series detector may fill them); the detector's door reports them.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    TypeError
+        ``path`` or ``label_column`` of the wrong type, or non-numeric features.
+    ValueError
+        An unsupported or unreadable file, a missing label column, or bad contents.
     """
-    path = Path(path)
+    path = as_path(path)
+    if label_column is not None and not isinstance(label_column, str):
+        raise TypeError(f"label_column must be a column name (str), got {type(label_column).__name__} "
+                        f"{label_column!r}")
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; pass a data file ({', '.join(SUFFIXES)})")
+    if path.stat().st_size == 0:
+        raise ValueError(f"data file {path} is empty (0 bytes)")
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return _read_npz(path, label_column)
-    if suffix not in (".csv", ".parquet"):
-        raise ValueError(f"unsupported data file type {suffix!r} ({path}); use .csv, .parquet or .npz")
+    if suffix not in SUFFIXES:
+        compressed = " (a compressed file: decompress it first)" if suffix in (".gz", ".zip", ".bz2", ".xz") else ""
+        raise ValueError(f"unsupported data file type {suffix!r} ({path}){compressed}; use .csv, .parquet or .npz")
+    X, y, label = _read_npz(path, label_column) if suffix == ".npz" else _read_frame(path, suffix, label_column)
+    if y is not None:
+        _check_labels(y, len(X), f"{path}: the label column {label!r}")
+    return X, y
+
+
+def _read_frame(path: Path, suffix: str, label_column: str | None) -> tuple[Any, np.ndarray | None, str | None]:
+    """Features (a DataFrame), labels and the label column's name of a ``.csv``/``.parquet`` file."""
     import pandas as pd
 
     try:
         frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    except Exception as err:
+    except Exception as err:  # pandas and pyarrow raise many types for unreadable files
         raise ValueError(f"could not read {path}: {err}") from None
-    if label_column is not None and label_column not in frame.columns:
-        raise ValueError(f"label column {label_column!r} not in {path}; columns: {list(frame.columns)[:20]}")
-    label = label_column or next((c for c in LABEL_COLUMNS if c in frame.columns), None)
-    if label is None:
-        return frame, None
-    return frame.drop(columns=[label]), frame[label].to_numpy()
+    if suffix == ".csv":
+        _check_header(frame, path)
+    label = _label_of(frame, path, label_column)
+    features = frame if label is None else frame.drop(columns=[label])
+    _check_frame(features, path, label)
+    return features, None if label is None else frame[label].to_numpy(), label
 
 
-def _read_npz(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _check_header(frame: Any, path: Path) -> None:
+    import pandas as pd
+
+    # pandas reads rows longer than the header as an index column: the columns would shift silently
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        raise ValueError(f"{path}: the data rows have more fields than the header row {list(frame.columns)[:20]}")
+    names = [str(c) for c in frame.columns]
+    # a header of numbers such as 0.25 is a data row read as names (plain 0, 1, 2 are pandas' own names)
+    if names and all(_NUMBER.fullmatch(n) for n in names) and not all(n.isdigit() for n in names):
+        raise ValueError(f"{path} seems to have no header row (its first row reads {names[:5]}); "
+                         f"add a row of column names")
+
+
+def _label_of(frame: Any, path: Path, label_column: str | None) -> str | None:
+    columns = list(frame.columns)
+    if label_column is not None:
+        if label_column not in columns:
+            raise ValueError(f"label column {label_column!r} not in {path}; columns: {columns[:20]}")
+        return label_column
+    present = [c for c in LABEL_COLUMNS if c in columns]
+    if len(present) > 1:  # the other one would silently become a feature
+        raise ValueError(f"{path} has both {present[0]!r} and {present[1]!r} columns; name the label column "
+                         f"with label_column (--label-column)")
+    return present[0] if present else None
+
+
+def _check_frame(features: Any, path: Path, label: str | None) -> None:
+    import pandas as pd
+
+    if len(features) == 0:
+        raise ValueError(f"{path} has no data rows")
+    if features.shape[1] == 0:
+        raise ValueError(f"{path} has no feature columns (only the label column {label!r})")
+    for column, dtype in features.dtypes.items():
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            numbers = pd.to_numeric(features[column], errors="coerce")
+            example = features[column][numbers.isna() & features[column].notna()].iloc[:1].tolist()
+            raise TypeError(f"{path}: column {column!r} is not numeric (it holds {example or 'text'}); "
+                            f"encode text/categorical columns as numbers first")
+
+
+def _read_npz(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """``X``, the labels (None when absent) and the label array's name of an ``.npz`` file."""
+    # np.load takes any non-zip file for a pickle and says so; a plain message fits better
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"could not read {path} as .npz: it is not a numpy .npz (zip) archive")
+    key = label_column or "y"
     try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as err:
-        raise ValueError(f"could not read {path} as .npz: {err}") from None
-    with archive:
-        if "X" not in archive:
-            raise ValueError(f"{path} has no array 'X' (found {list(archive.keys())})")
-        key = label_column or "y"
-        y = archive[key] if key in archive else None
-        return archive["X"], y
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.keys())
+            X = archive["X"] if "X" in names else None
+            y = archive[key] if key in names else None
+    except Exception as err:  # zipfile, zlib and numpy raise many types for a damaged archive
+        raise ValueError(f"could not read {path} as .npz: {type(err).__name__}: {err}") from None
+    if X is None:
+        raise ValueError(f"{path} has no array 'X' (found {names})")
+    if label_column is not None and y is None:
+        raise ValueError(f"label array {label_column!r} not in {path}; arrays: {names}")
+    _check_npz_arrays(path, X, y, key)
+    return X, y, key
+
+
+def _check_npz_arrays(path: Path, X: Any, y: Any, key: str) -> None:
+    for name, array in (("X", X), (key, y)):
+        if array is not None and not isinstance(array, np.ndarray):  # a member that is not a .npy file
+            raise ValueError(f"{path}: member {name!r} is not a numpy array")
+    if X.ndim != 2:
+        raise ValueError(f"{path}: array 'X' must be 2-D (n_rows, n_features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: array 'X' is empty (shape {X.shape})")
+    if X.dtype != bool and not np.issubdtype(X.dtype, np.number):
+        raise TypeError(f"{path}: array 'X' must be numeric, got dtype {X.dtype}")
+
+
+def _check_labels(y: Any, n_rows: int, where: str) -> None:
+    """Labels must be 0/1, one per row; the returned labels keep their dtype (ADBench's are float)."""
+    try:
+        as_labels(y, n_rows, name=where)
+    except TypeError:  # np.unique cannot sort mixed objects (None among numbers) to list them
+        raise ValueError(f"{where} must hold 0 (normal) and 1 (anomaly) only; map them to 0/1 first") from None
+    except ValueError as err:
+        raise ValueError(f"{err}; map them to 0/1 first" if "0 (normal)" in str(err) else str(err)) from None

@@ -2,7 +2,9 @@
 
 Each loader returns a :class:`Series`: ``train`` and ``test`` ``(T, D)`` float32 arrays and 0/1
 ``labels`` for the test steps. The data folder is ``data_dir`` when given, else ``$GENAD_DATA``,
-else ``../shared/data`` relative to the current directory or to the repository.
+else ``../shared/data`` relative to the current directory or to the repository. Every file is checked
+as it is read (a damaged pickle, a channel count or label count that does not match, labels other than
+0/1), and an error names the file.
 """
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from genad.data.io import as_path
+from genad.validation import as_labels, check_float, to_numeric_array
+
+SMD_FOLDER = "smd/processed_interfusion"
+ASD_FOLDER = "asd/processed"
+NAB_WINDOWS = "nab/labels/combined_windows.json"
 
 #: Share of each NAB series used for training, as NAB's own detectors do ("probationary period").
 NAB_TRAIN_FRACTION = 0.15
@@ -33,84 +42,173 @@ class Series:
             raise ValueError(f"{self.name}: {self.labels.shape[0]} labels for {self.test.shape[0]} test steps")
 
 
-def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The shared data folder, or a clear error naming every place looked at."""
-    candidates = [Path(path)] if path is not None else []
-    if path is None and os.environ.get("GENAD_DATA"):
-        candidates.append(Path(os.environ["GENAD_DATA"]))
-    if path is None:
-        candidates += [Path.cwd() / ".." / "shared" / "data",
-                       Path(__file__).resolve().parents[2] / ".." / "shared" / "data"]
+def data_dir(path: str | os.PathLike | None = None, sub: str | None = None) -> Path:
+    """The data folder (the first that holds ``sub`` when given), or a clear error naming every place looked at.
+
+    ``path`` when given, else ``$GENAD_DATA`` when set (a folder named there that does not exist is an
+    error, not a reason to read other data), else ``../shared/data`` relative to the current directory
+    or to the repository.
+    """
+    from genad.bench.datasets import candidate_data_dirs
+
+    candidates = candidate_data_dirs(None if path is None else as_path(path, "the data folder"))
     for candidate in candidates:
-        if candidate.is_dir():
+        if (candidate / sub if sub else candidate).is_dir():
             return candidate.resolve()
-    raise FileNotFoundError("time-series data folder not found; looked in: " + ", ".join(map(str, candidates)))
+    wanted = f"with {sub}/ " if sub else ""
+    raise FileNotFoundError(f"time-series data folder {wanted}not found; looked in: "
+                            + ", ".join(map(str, candidates)) + " (pass the folder or set GENAD_DATA)")
 
 
 def _unpickle(path: Path) -> np.ndarray:
-    if not path.exists():
+    """The numeric array pickled in ``path``; a damaged file or other contents is an error naming it."""
+    if not path.is_file():
         raise FileNotFoundError(f"missing data file {path}")
-    with open(path, "rb") as handle:  # the shared data are trusted files (see PROVENANCE.md)
-        return np.asarray(pickle.load(handle))
+    try:
+        with open(path, "rb") as handle:  # the shared data are trusted files (see PROVENANCE.md)
+            content = pickle.load(handle)
+    except Exception as err:  # a damaged pickle raises anything from EOFError to ModuleNotFoundError
+        raise ValueError(f"could not read {path}: a truncated or corrupt pickle "
+                         f"({type(err).__name__}: {err})") from None
+    return to_numeric_array(content, str(path))
 
 
-def _pickled_series(folder: Path, name: str) -> Series:
-    train = _unpickle(folder / f"{name}_train.pkl").astype(np.float32)
-    test = _unpickle(folder / f"{name}_test.pkl").astype(np.float32)
-    labels = (_unpickle(folder / f"{name}_test_label.pkl") > 0.5).astype(np.int64)
-    return Series(name, train, test, labels)
+def _pickled_series(folder: Path, name: str, suite: str) -> Series:
+    """The ``<name>_train/_test/_test_label.pkl`` triple of ``folder``, checked against each other."""
+    paths = [folder / f"{_series_name(name, suite)}_{part}.pkl" for part in ("train", "test", "test_label")]
+    if not paths[0].is_file():
+        known = sorted(_listed(folder))
+        raise ValueError(f"unknown {suite} series {name!r} in {folder}; known: {', '.join(known) or 'none'}")
+    train, test = (_series_array(_unpickle(p), p) for p in paths[:2])
+    if train.shape[1] != test.shape[1]:
+        raise ValueError(f"{name}: the training series has {train.shape[1]} channels ({paths[0]}) but the test "
+                         f"series has {test.shape[1]} ({paths[1]})")
+    raw = _unpickle(paths[2])
+    if raw.ndim != 1 and raw.shape[1:] != (1,):
+        raise ValueError(f"{paths[2]}: expected one label per test step, got an array of shape {raw.shape}")
+    if raw.shape[0] != test.shape[0]:
+        raise ValueError(f"{paths[2]} has {raw.shape[0]} labels but the test series ({paths[1]}) has "
+                         f"{test.shape[0]} steps")
+    return Series(name, train, test, as_labels(raw, test.shape[0], name=str(paths[2])))
+
+
+def _series_name(name: str, suite: str) -> str:
+    """A series name, which becomes part of a file name: no separators that would leave the folder."""
+    example = {"SMD": "machine-1-6", "ASD": "omi-1"}.get(suite, "")
+    if not isinstance(name, str):
+        raise TypeError(f"the {suite} series name must be a str such as {example!r}, got {type(name).__name__} "
+                        f"{name!r}")
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ValueError(f"bad {suite} series name {name!r}; pass a name such as {example!r}")
+    return name
+
+
+def _series_array(values: np.ndarray, path: Path) -> np.ndarray:
+    """A stored ``(T, D)`` series as float32, or an error naming the file."""
+    if values.ndim != 2 or 0 in values.shape:
+        raise ValueError(f"{path}: expected a non-empty 2-D (time steps, channels) array, got shape {values.shape}")
+    return values.astype(np.float32)
+
+
+def _listed(folder: Path) -> list[str]:
+    return [p.name[: -len("_train.pkl")] for p in folder.glob("*_train.pkl")]
 
 
 def smd_machines(root: str | os.PathLike | None = None) -> list[str]:
     """SMD machines whose measurements are present (e.g. ``machine-1-6``)."""
-    folder = data_dir(root) / "smd" / "processed_interfusion"
-    return sorted(p.name[: -len("_train.pkl")] for p in folder.glob("*_train.pkl"))
+    return sorted(_listed(data_dir(root, SMD_FOLDER) / SMD_FOLDER))
 
 
 def load_smd(machine: str, root: str | os.PathLike | None = None) -> Series:
     """One SMD machine (38 metrics, ~24k train and ~24k test steps)."""
-    return _pickled_series(data_dir(root) / "smd" / "processed_interfusion", machine)
+    return _pickled_series(data_dir(root, SMD_FOLDER) / SMD_FOLDER, machine, "SMD")
 
 
 def asd_entities(root: str | os.PathLike | None = None) -> list[str]:
-    """ASD entities, ``omi-1`` .. ``omi-12``."""
-    folder = data_dir(root) / "asd" / "processed"
-    names = [p.name[: -len("_train.pkl")] for p in folder.glob("*_train.pkl")]
-    return sorted(names, key=lambda n: int(n.split("-")[1]))
+    """ASD entities, ``omi-1`` .. ``omi-12`` (in number order; other names after them)."""
+    def number_order(name: str) -> tuple:
+        tail = name.rpartition("-")[2]
+        return (0, int(tail), name) if tail.isdigit() else (1, 0, name)
+
+    return sorted(_listed(data_dir(root, ASD_FOLDER) / ASD_FOLDER), key=number_order)
 
 
 def load_asd(entity: str, root: str | os.PathLike | None = None) -> Series:
     """One ASD entity (19 metrics)."""
-    return _pickled_series(data_dir(root) / "asd" / "processed", entity)
+    return _pickled_series(data_dir(root, ASD_FOLDER) / ASD_FOLDER, entity, "ASD")
 
 
 def nab_series(root: str | os.PathLike | None = None, *, with_anomalies: bool = True) -> list[str]:
     """NAB series keys (``realKnownCause/nyc_taxi.csv``); by default only those with labelled windows."""
-    windows = _nab_windows(data_dir(root))
+    windows = _nab_windows(data_dir(root, "nab"))
     return sorted(key for key, spans in windows.items() if spans or not with_anomalies)
 
 
 def _nab_windows(root: Path) -> dict[str, list[list[str]]]:
-    path = root / "nab" / "labels" / "combined_windows.json"
-    if not path.exists():
+    """NAB's label windows, ``{key: [[start, end], ...]}``, checked for that shape."""
+    path = root / NAB_WINDOWS
+    if not path.is_file():
         raise FileNotFoundError(f"missing NAB label file {path}")
-    return json.loads(path.read_text())
+    try:
+        windows = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"could not read NAB label file {path}: {err}") from None
+    ok = isinstance(windows, dict) and all(
+        isinstance(spans, list) and all(isinstance(w, list) and len(w) == 2 for w in spans)
+        for spans in windows.values())
+    if not ok:
+        raise ValueError(f"NAB label file {path} must map each series to a list of [start, end] windows")
+    return windows
 
 
 def load_nab(key: str, root: str | os.PathLike | None = None,
              train_fraction: float = NAB_TRAIN_FRACTION) -> Series:
     """One NAB series: the first ``train_fraction`` of it trains, the rest is scored against the windows."""
-    import pandas as pd
-
-    root = data_dir(root)
+    check_float("train_fraction", train_fraction, 0.0, 1.0, low_closed=False, high_closed=False)
+    if not isinstance(key, str):
+        raise TypeError(f"a NAB series key must be a str such as 'realKnownCause/nyc_taxi.csv', got {key!r}")
+    root = data_dir(root, "nab")
     windows = _nab_windows(root)
     if key not in windows:
         raise ValueError(f"unknown NAB series {key!r}; e.g. {sorted(windows)[:3]}")
-    frame = pd.read_csv(root / "nab" / "data" / key, parse_dates=["timestamp"])
+    frame = _nab_frame(root / "nab" / "data" / key)
     stamps = frame["timestamp"].to_numpy()
     labels = np.zeros(len(frame), dtype=np.int64)
     for start, end in windows[key]:
-        labels[(stamps >= np.datetime64(pd.Timestamp(start))) & (stamps <= np.datetime64(pd.Timestamp(end)))] = 1
+        labels[(stamps >= _nab_time(start, key)) & (stamps <= _nab_time(end, key))] = 1
     values = frame["value"].to_numpy(dtype=np.float32)[:, None]
     split = int(round(len(frame) * train_fraction))
+    if not 0 < split < len(frame):
+        raise ValueError(f"train_fraction={train_fraction} leaves no {'training' if split <= 0 else 'test'} steps "
+                         f"of the {len(frame)} in {key}")
     return Series(key, values[:split], values[split:], labels[split:], stamps[split:])
+
+
+def _nab_frame(path: Path):
+    """A NAB data file with its ``timestamp`` (dates) and ``value`` (numbers) columns checked."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"missing NAB data file {path} (its series is in the label file)")
+    try:
+        frame = pd.read_csv(path, parse_dates=["timestamp"])
+    except Exception as err:  # pandas raises many types for unreadable files (a missing column included)
+        raise ValueError(f"could not read NAB data file {path}: {err}") from None
+    if "value" not in frame.columns:
+        raise ValueError(f"NAB data file {path} has no 'value' column; columns: {list(frame.columns)}")
+    if not pd.api.types.is_datetime64_any_dtype(frame["timestamp"]):
+        raise ValueError(f"NAB data file {path}: the 'timestamp' column holds values that are not dates")
+    if not pd.api.types.is_numeric_dtype(frame["value"]):
+        raise ValueError(f"NAB data file {path}: the 'value' column holds values that are not numbers")
+    if frame.empty:
+        raise ValueError(f"NAB data file {path} has no rows")
+    return frame
+
+
+def _nab_time(text: str, key: str) -> np.datetime64:
+    import pandas as pd
+
+    try:
+        return np.datetime64(pd.Timestamp(text))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"NAB label window of {key} has a bad time {text!r}: {err}") from None
