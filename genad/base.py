@@ -89,11 +89,13 @@ class BaseDetector(BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> "BaseDetector":
         """Learn normal behaviour from ``X`` (labels ``y`` are used only by models that can)."""
         self._check_params()
+        names = _column_names(X)
         X = as_2d_float(X, min_rows=self.min_fit_rows)
         y = None if y is None else as_labels(y, X.shape[0])
         previous = self.__dict__.copy()
         try:
             self.n_features_in_ = X.shape[1]
+            self.feature_names_in_ = names
             self._fit(X, y)
             self.decision_scores_ = self._finite_scores(X)
             self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
@@ -160,7 +162,18 @@ class BaseDetector(BaseEstimator):
     def _validate(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         self._check_params()  # set_params after fit may have changed what scoring reads
+        self._check_column_names(X)
         return as_2d_float(X, n_features=self.n_features_in_)
+
+    def _check_column_names(self, X: Any) -> None:
+        """A DataFrame scored by a detector fitted on one must have its columns, in the same order."""
+        fitted, names = getattr(self, "feature_names_in_", None), _column_names(X)
+        if fitted is None or names is None or names == fitted:
+            return
+        missing, unexpected = [c for c in fitted if c not in names], [c for c in names if c not in fitted]
+        detail = (f"missing {missing[:10]}, unexpected {unexpected[:10]}" if missing or unexpected
+                  else "the same columns in another order")
+        raise ValueError(f"X's columns differ from those seen in fit ({detail}); pass X[det.feature_names_in_]")
 
     def _finite_scores(self, X: np.ndarray) -> np.ndarray:
         return self._finite("scores", np.asarray(self._score(X), dtype=np.float64).reshape(-1))
@@ -185,6 +198,13 @@ class BaseDetector(BaseEstimator):
 
     def _moved_to_cpu(self) -> None:
         """Hook called after loading: move any device state to the CPU."""
+
+
+def _column_names(X: Any) -> list[str] | None:
+    """A DataFrame's column names (as strings); None for anything else."""
+    if type(X).__module__.startswith("pandas") and hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    return None
 
 
 def _file_path(path: Any) -> Path:
@@ -274,6 +294,8 @@ class TorchDetector(BaseDetector):
         check_float("validation_fraction", self.validation_fraction, 0.0, 0.5)
         if self.patience is not None:
             check_int("patience", self.patience, low=1)
+            if self.validation_fraction == 0:  # early stopping watches a validation loss; none: it would do nothing
+                raise ValueError(f"patience={self.patience} needs a validation split: set validation_fraction > 0")
         if self.clip_grad_norm is not None:
             check_float("clip_grad_norm", self.clip_grad_norm, 0.0, low_closed=False)
         _check_device(self.device)

@@ -102,7 +102,10 @@ def as_scores(scores: Any, *, name: str = "scores", min_size: int = 1, need: str
 
 def as_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
     """Binary 0/1 labels of length ``n_rows`` (1 = anomaly)."""
-    y = np.asarray(y).ravel()
+    y = np.asarray(y)
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(f"{name} must hold one label per row (shape (n,) or (n, 1)), got shape {y.shape}")
+    y = y.ravel()
     if y.shape[0] != n_rows:
         raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
     if not np.isin(y, (0, 1)).all():

@@ -214,6 +214,28 @@ def test_parameters_changed_after_fit_are_checked_before_scoring(planted, name, 
         det.decision_function(planted[1])
 
 
+def test_dataframe_columns_must_match_those_seen_in_fit(planted):
+    X_train, X_test, _ = planted
+    names = [f"f{i}" for i in range(X_train.shape[1])]
+    det = genad.create("ae", epochs=1, random_state=0).fit(pd.DataFrame(X_train, columns=names))
+    assert det.feature_names_in_ == names
+    same = det.decision_function(pd.DataFrame(X_test, columns=names))
+    np.testing.assert_array_equal(same, det.decision_function(X_test))  # arrays are taken as they are
+    with pytest.raises(ValueError, match="another order"):
+        det.decision_function(pd.DataFrame(X_test, columns=names)[names[::-1]])
+    with pytest.raises(ValueError, match="missing"):
+        det.decision_function(pd.DataFrame(X_test, columns=[*names[:-1], "other"]))
+
+
+def test_patience_without_a_validation_split_and_2d_labels_are_refused(planted):
+    with pytest.raises(ValueError, match="validation_fraction"):
+        genad.create("ae", epochs=1, patience=3).fit(planted[0])
+    from genad.validation import as_labels
+
+    with pytest.raises(ValueError, match="one label per row"):
+        as_labels(np.zeros((2, 30)), 60)
+
+
 def test_explain_never_returns_silent_infinities(planted, monkeypatch):
     det = genad.create("ae", epochs=1, random_state=0).fit(planted[0])
     monkeypatch.setattr(det, "_explain", lambda X: np.full(X.shape, np.inf))
