@@ -275,3 +275,9 @@ def test_list_unknown_modality(capsys):
     assert main(["list", "--modality", "nope"]) == 2
     err = error_of(capsys)
     assert "unknown modality 'nope'" in err and "tabular" in err and "stream" in err
+
+
+def test_a_stream_shorter_than_the_warm_up_says_why_nothing_was_scored(tmp_path, capsys):
+    data = table(tmp_path / "short.csv", n=10)
+    assert main(["stream", "--data", str(data), "--out", str(tmp_path / "s.csv"), *STREAM]) == 0
+    assert "warm up" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -110,6 +111,9 @@ def cmd_stream(args: argparse.Namespace) -> int:
         raise ValueError("give --out (or --checkpoint, whose folder then holds scores.csv)")
     n = run_stream(args.model, args.data, out, args.checkpoint, args.every, dict(args.set or []), args.label_column)
     print(f"streamed {args.data} through {args.model}: {n} scores in {out}")
+    if n == 0:  # not an error, but easy to mistake for one
+        print("genad: note: no record was scored yet: the model buffers its first records to warm up on them "
+              "(memstream: memory_size, meter: warm_up_size); stream more records", file=sys.stderr)
     return 0
 
 
