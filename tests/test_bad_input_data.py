@@ -61,7 +61,6 @@ def test_read_table_refuses_folders_empty_files_and_other_types(tmp_path):
     ("a,b\n1,x\n2,y\n", TypeError, r"column 'b' is not numeric \(it holds \['x'\]\)"),
     ("a,b\n1,2\nx,3\n", TypeError, r"column 'a' is not numeric \(it holds \['x'\]\)"),
     ("a,b\n1,2,3\n4,5\n", ValueError, "more fields than the header"),
-    ("0.5,1.5\n0.1,0.2\n", ValueError, "no header row"),
     ("a,y,label\n1,0,1\n", ValueError, "both 'y' and 'label'"),
 ])
 def test_read_table_checks_csv_contents(tmp_path, text, error, match):
@@ -416,3 +415,9 @@ def test_demo_checks_its_parameters_before_any_work(kwargs, error, match):
 
     with pytest.raises(error, match=match):
         run_demo(**kwargs)
+
+
+def test_numeric_column_names_are_a_header_like_any_other(tmp_path):
+    """Wavelengths or thresholds as column names (450.5, 455.7) are names, not a lost first data row."""
+    X, y = read_table(write(tmp_path / "bands.csv", "450.5,455.7\n0.1,0.2\n0.3,0.4\n"))
+    assert X.shape == (2, 2) and y is None

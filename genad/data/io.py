@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ from genad.validation import as_labels
 #: Column names taken as the label (and kept out of the features) when no label column is named.
 LABEL_COLUMNS = ("y", "label")
 SUFFIXES = (".csv", ".parquet", ".npz")
-# a header cell such as "0.25" or "-3" is a number, so the file most likely has no header row
-_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def as_path(value: Any, name: str = "path") -> Path:
@@ -91,11 +88,6 @@ def _check_header(frame: Any, path: Path) -> None:
     # pandas reads rows longer than the header as an index column: the columns would shift silently
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         raise ValueError(f"{path}: the data rows have more fields than the header row {list(frame.columns)[:20]}")
-    names = [str(c) for c in frame.columns]
-    # a header of numbers such as 0.25 is a data row read as names (plain 0, 1, 2 are pandas' own names)
-    if names and all(_NUMBER.fullmatch(n) for n in names) and not all(n.isdigit() for n in names):
-        raise ValueError(f"{path} seems to have no header row (its first row reads {names[:5]}); "
-                         f"add a row of column names")
 
 
 def _label_of(frame: Any, path: Path, label_column: str | None) -> str | None:
