@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+#: The largest value genad's models compute with (they work in float32).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def as_2d_float(X: Any, *, name: str = "X", min_rows: int = 1, n_features: int | None = None) -> np.ndarray:
     """Return ``X`` as a finite float32 ``(n_rows, n_features)`` array or raise a clear error.
@@ -36,7 +39,8 @@ def as_2d_float(X: Any, *, name: str = "X", min_rows: int = 1, n_features: int |
         as_float32 = X.astype(np.float32, copy=False)
     if not np.isfinite(as_float32).all():
         if np.isfinite(X).all():  # finite, but too large for the float32 the models compute in
-            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38); rescale the features")
+            raise ValueError(f"{name} has values beyond the float32 range (|x| > {FLOAT32_MAX:.3g}); "
+                             "rescale the features")
         bad = int((~np.isfinite(X)).sum())
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); impute or drop them first")
     return np.ascontiguousarray(as_float32)
@@ -100,16 +104,29 @@ def as_scores(scores: Any, *, name: str = "scores", min_size: int = 1, need: str
     return values
 
 
-def as_labels(y: Any, n_rows: int, *, name: str = "y") -> np.ndarray:
-    """Binary 0/1 labels of length ``n_rows`` (1 = anomaly)."""
-    y = np.asarray(y)
-    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
-        raise ValueError(f"{name} must hold one label per row (shape (n,) or (n, 1)), got shape {y.shape}")
-    y = y.ravel()
-    if y.shape[0] != n_rows:
+def as_1d(values: Any, name: str, what: str = "value") -> np.ndarray:
+    """``values`` as a 1-D numeric array, one ``what`` each; an ``(n, 1)`` column is accepted.
+
+    Any other shape is a clear error: flattening a ``(50, 2)`` array against 100 scores would pair the
+    wrong entries silently.
+    """
+    if values is None:
+        raise TypeError(f"{name} are missing (got None); pass one {what} each")
+    array = to_numeric_array(values, name)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, one {what} each (or an (n, 1) column), got shape {array.shape}")
+    return array
+
+
+def as_labels(y: Any, n_rows: int | None = None, *, name: str = "y", hint: str = "") -> np.ndarray:
+    """Binary 0/1 labels (1 = anomaly) as a 1-D int64 array, of length ``n_rows`` when it is given."""
+    y = as_1d(y, name, "0/1 label")
+    if n_rows is not None and y.shape[0] != n_rows:
         raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"{name} must hold 0 (normal) and 1 (anomaly) only, got values {np.unique(y)[:10]}")
+        raise ValueError(f"{name} must hold 0 (normal) and 1 (anomaly) only, got values {np.unique(y)[:10]}{hint}")
     return y.astype(np.int64)
 
 

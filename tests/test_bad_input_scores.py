@@ -110,7 +110,7 @@ SCORE_METRICS = {
     (LABELS, ["a"] * 8, TypeError, "scores must be numeric"),
     (["a"] * 8, SCORES, TypeError, "labels must be numeric"),
     (LABELS, np.r_[SCORES[:-1], np.inf], ValueError, "NaN or infinite"),
-    (np.r_[LABELS[:-1], 2], SCORES, ValueError, "0 \\(normal\\) or 1"),
+    (np.r_[LABELS[:-1], 2], SCORES, ValueError, "0 \\(normal\\) and 1"),
     (LABELS, SCORES[:-1], ValueError, "same time steps"),
 ])
 def test_score_metrics_refuse_bad_input(metric, labels, scores, error, message):
@@ -138,9 +138,9 @@ PREDICTION_METRICS = {"point_adjust": point_adjust, "range_precision_recall_f1":
 
 @pytest.mark.parametrize("metric", PREDICTION_METRICS)
 @pytest.mark.parametrize("labels, predictions, error, message", [
-    (LABELS, np.r_[np.zeros(7), np.nan], ValueError, "predictions must be 0"),
-    (LABELS, np.full(8, 0.7), ValueError, "predictions must be 0"),
-    (LABELS, np.full(8, 2), ValueError, "predictions must be 0"),
+    (LABELS, np.r_[np.zeros(7), np.nan], ValueError, "predictions must hold 0"),
+    (LABELS, np.full(8, 0.7), ValueError, "predictions must hold 0"),
+    (LABELS, np.full(8, 2), ValueError, "predictions must hold 0"),
     (LABELS, SCORES, ValueError, "threshold scores first"),
     (["a"] * 8, np.zeros(8), TypeError, "labels must be numeric"),
     (LABELS, None, TypeError, "predictions are missing"),

@@ -232,7 +232,7 @@ def test_patience_without_a_validation_split_and_2d_labels_are_refused(planted):
         genad.create("ae", epochs=1, patience=3).fit(planted[0])
     from genad.validation import as_labels
 
-    with pytest.raises(ValueError, match="one label per row"):
+    with pytest.raises(ValueError, match="must be 1-D"):
         as_labels(np.zeros((2, 30)), 60)
 
 

@@ -65,7 +65,7 @@ def test_buffer_rewards_near_misses():
 @pytest.mark.parametrize("labels, scores, message", [
     (np.zeros(10), np.arange(10.0), "both"),
     (np.r_[np.zeros(9), 1], np.arange(9.0), "same time steps"),
-    (np.r_[np.zeros(9), 2], np.arange(10.0), "0 \\(normal\\) or 1"),
+    (np.r_[np.zeros(9), 2], np.arange(10.0), "0 \\(normal\\) and 1"),
     (np.r_[np.zeros(9), 1], np.r_[np.arange(9.0), np.nan], "NaN"),
 ])
 def test_bad_inputs_are_named(labels, scores, message):

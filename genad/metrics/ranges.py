@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from genad.metrics.point import one_per_step
-from genad.validation import as_scores
+from genad.validation import as_1d, as_scores
 
 
 def ranges(binary: np.ndarray) -> np.ndarray:
     """``(K, 2)`` inclusive ``[start, end]`` of every run of non-zero values in a 1-D sequence (or ``(n, 1)``)."""
-    flags = as_scores(one_per_step(binary, "values"), name="values", min_size=0) != 0
+    flags = as_scores(as_1d(binary, "values"), name="values", min_size=0) != 0
     edges = np.diff(np.r_[0, flags.astype(np.int8), 0])
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1) - 1

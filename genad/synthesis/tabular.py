@@ -31,11 +31,9 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from genad.validation import as_2d_float, as_labels, check_float, check_int
+from genad.validation import FLOAT32_MAX, as_2d_float, as_labels, check_float, check_int
 
 ANOMALY_TYPES = ("local", "global", "dependency", "clustered")
-# genad's detectors read float32 (see as_2d_float), so data and anomalies must stay inside its range
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _REG_COVAR = 1e-6
 
 
@@ -62,13 +60,13 @@ def _as_float64(X: Any, name: str = "X") -> np.ndarray:
 
 def _too_large(kind: str, param: str, value: float, X_normal: np.ndarray) -> ValueError:
     return ValueError(f"{kind} anomalies with {param}={value!r} on data of scale {np.abs(X_normal).max():.3g} "
-                      f"(largest |value|) fall outside the float32 range (±{_FLOAT32_MAX:.3g}); "
+                      f"(largest |value|) fall outside the float32 range (±{FLOAT32_MAX:.3g}); "
                       f"lower {param} or rescale X_normal")
 
 
 def _in_range(out: np.ndarray, kind: str, param: str, value: float, X_normal: np.ndarray) -> np.ndarray:
     """``out`` if every value is finite and inside float32's range, else the error naming ``param``."""
-    if not (np.abs(out) <= _FLOAT32_MAX).all():  # NaN fails the comparison too
+    if not (np.abs(out) <= FLOAT32_MAX).all():  # NaN fails the comparison too
         raise _too_large(kind, param, value, X_normal)
     return out
 
@@ -118,7 +116,7 @@ def local_anomalies(X_normal: np.ndarray, n: int, seed: int, alpha: float = 5.0,
     gmm = gmm or fit_normal_mixture(X_normal, seed)
     with np.errstate(over="ignore"):  # an overflow is named just below
         covariances = alpha * gmm.covariances_
-    if not np.diagonal(covariances, axis1=1, axis2=2).max() <= _FLOAT32_MAX ** 2:  # spread beyond float32
+    if not np.diagonal(covariances, axis1=1, axis2=2).max() <= FLOAT32_MAX ** 2:  # spread beyond float32
         raise _too_large("local", "alpha", alpha, X_normal)
     out = _sample_mixture(gmm, n, np.random.default_rng(seed), gmm.means_, covariances)
     return _in_range(out, "local", "alpha", alpha, X_normal)
@@ -130,7 +128,7 @@ def clustered_anomalies(X_normal: np.ndarray, n: int, seed: int, beta: float = 5
     gmm = gmm or fit_normal_mixture(X_normal, seed)
     with np.errstate(over="ignore"):  # an overflow is named just below
         means = beta * gmm.means_
-    if not np.abs(means).max() <= _FLOAT32_MAX:  # centres beyond float32
+    if not np.abs(means).max() <= FLOAT32_MAX:  # centres beyond float32
         raise _too_large("clustered", "beta", beta, X_normal)
     out = _sample_mixture(gmm, n, np.random.default_rng(seed), means, gmm.covariances_)
     return _in_range(out, "clustered", "beta", beta, X_normal)
@@ -141,7 +139,7 @@ def global_anomalies(X_normal: np.ndarray, n: int, seed: int, alpha: float = 1.1
     low, high = X_normal.min(axis=0), X_normal.max(axis=0)
     with np.errstate(over="ignore"):  # an overflow is named just below
         centre, half = (low + high) / 2, alpha * (high - low) / 2
-        inside = (np.abs(centre) + half <= _FLOAT32_MAX).all()  # the draws' bounds lie in float32's range
+        inside = (np.abs(centre) + half <= FLOAT32_MAX).all()  # the draws' bounds lie in float32's range
     if not inside:
         raise _too_large("global", "alpha", alpha, X_normal)
     return np.random.default_rng(seed).uniform(centre - half, centre + half, size=(n, X_normal.shape[1]))

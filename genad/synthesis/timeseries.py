@@ -20,12 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from genad.validation import check_choice, check_float, check_int, to_numeric_array
+from genad.validation import FLOAT32_MAX, check_choice, check_float, check_int, to_numeric_array
 
 TIMESERIES_ANOMALY_TYPES = ("global", "contextual", "shapelet", "seasonal", "trend")
 _DEFAULT_STRENGTH = {"global": 4.0, "contextual": 3.0, "shapelet": 1.0, "seasonal": 3.0, "trend": 3.0}
-# genad's detectors read float32 (see genad.validation.as_2d_float): series and anomalies stay in its range
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _as_series(X: Any) -> tuple[np.ndarray, bool]:
@@ -42,9 +40,9 @@ def _as_series(X: Any) -> tuple[np.ndarray, bool]:
         raise ValueError(f"the series has no channels (shape {values.shape})")
     if not np.isfinite(values).all():
         raise ValueError("the series contains NaN or infinite values; fill them first")
-    if values.size and np.abs(values).max() > _FLOAT32_MAX:
+    if values.size and np.abs(values).max() > FLOAT32_MAX:
         raise ValueError(f"the series has values up to {np.abs(values).max():.3g} in magnitude, beyond the float32 "
-                         f"range (±{_FLOAT32_MAX:.3g}) genad works in; rescale it")
+                         f"range (±{FLOAT32_MAX:.3g}) genad works in; rescale it")
     return values, was_1d
 
 
@@ -210,7 +208,7 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
 
 def _check_in_range(values: np.ndarray, original: np.ndarray, kind: str, strength: float) -> None:
     """Extreme but finite inputs can still overflow: name the strength and the series' scale."""
-    if not (np.abs(values) <= _FLOAT32_MAX).all():  # NaN fails the comparison too
+    if not (np.abs(values) <= FLOAT32_MAX).all():  # NaN fails the comparison too
         raise ValueError(f"{kind} anomalies with strength={strength!r} on a series of scale "
                          f"{np.abs(original).max():.3g} (largest |value|) fall outside the float32 range "
-                         f"(±{_FLOAT32_MAX:.3g}); lower strength or rescale the series")
+                         f"(±{FLOAT32_MAX:.3g}); lower strength or rescale the series")
