@@ -9,8 +9,10 @@ network, its loss and its score.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -33,6 +35,38 @@ def hyperparameters(cls: type) -> type:
     ``get_params``, ``set_params`` and ``clone`` work and no model repeats the base parameters.
     """
     return dataclasses.dataclass(repr=False, eq=False, kw_only=True)(cls)
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def all_or_nothing(method: Method) -> Method:
+    """Make a detector method undo everything it changed when it raises, so a rejected call leaves no trace.
+
+    The undo point is a shallow copy of ``__dict__`` (well under a microsecond, affordable for every
+    ``learn_one``; a plain wrapper rather than a context manager, which costs several times more),
+    and it suffices because the models *rebind* the attributes they change; the few arrays a model
+    writes in place go through ``BaseDetector._write_in_place``, which journals the overwritten
+    values. A call inside another such call leaves the undo to the outer one.
+    """
+    @functools.wraps(method)
+    def call(self: "BaseDetector", *args: Any, **kwargs: Any) -> Any:
+        state = self.__dict__
+        if "_undo_journal" in state:
+            return method(self, *args, **kwargs)
+        saved, journal = state.copy(), []
+        state["_undo_journal"] = journal
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            for array, index, old in reversed(journal):
+                array[index] = old
+            state.clear()
+            state.update(saved)
+            raise
+        finally:
+            state.pop("_undo_journal", None)
+    return call  # type: ignore[return-value]
 
 
 @hyperparameters
@@ -86,23 +120,20 @@ class BaseDetector(BaseEstimator):
             check_int("random_state", self.random_state, low=0)
 
     # --- the public API ------------------------------------------------------------------------
+    @all_or_nothing
     def fit(self, X: Any, y: Any = None) -> "BaseDetector":
-        """Learn normal behaviour from ``X`` (labels ``y`` are used only by models that can)."""
+        """Learn normal behaviour from ``X`` (labels ``y`` are used only by models that can).
+
+        A fit that fails leaves the detector as it was (fitted or not), never half-fitted."""
         self._check_params()
         names = _column_names(X)
         X = as_2d_float(X, min_rows=self.min_fit_rows)
         y = None if y is None else as_labels(y, X.shape[0])
-        previous = self.__dict__.copy()
-        try:
-            self.n_features_in_ = X.shape[1]
-            self.feature_names_in_ = names
-            self._fit(X, y)
-            self.decision_scores_ = self._finite_scores(X)
-            self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
-        except BaseException:  # a failed fit leaves the detector as it was (fitted or not), never half-fitted
-            self.__dict__.clear()
-            self.__dict__.update(previous)
-            raise
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = names
+        self._fit(X, y)
+        self.decision_scores_ = self._finite_scores(X)
+        self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -192,6 +223,13 @@ class BaseDetector(BaseEstimator):
         self.threshold_rule_ = rule.fit(scores)
         self.threshold_ = float(rule.threshold_)
         self.labels_ = rule.predict(self.decision_scores_)
+
+    def _write_in_place(self, array: np.ndarray, index: Any, value: Any) -> None:
+        """``array[index] = value``, undone if the enclosing call fails (see :func:`all_or_nothing`)."""
+        journal = self.__dict__.get("_undo_journal")
+        if journal is not None:
+            journal.append((array, index, array[index].copy()))
+        array[index] = value
 
     def _missing(self, capability: str) -> NotImplementedError:
         return NotImplementedError(f"model {self.registry_name!r} cannot {capability}")

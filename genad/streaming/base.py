@@ -23,51 +23,18 @@ rejected.
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from genad.base import BaseDetector, hyperparameters
+from genad.base import BaseDetector, all_or_nothing, hyperparameters
 from genad.validation import as_2d_float, check_float, check_int
 
 STATE_FORMAT = "genad-stream-state"
 STATE_FORMAT_VERSION = 1
-
-Method = TypeVar("Method", bound=Callable[..., Any])
-
-
-def all_or_nothing(method: Method) -> Method:
-    """Make a detector method undo everything it changed when it raises, so a rejected call leaves no trace.
-
-    The undo point is a shallow copy of ``__dict__`` (well under a microsecond, affordable for every
-    ``learn_one``; a plain wrapper rather than a context manager, which costs several times more),
-    and it suffices because the models *rebind* the attributes they change; the few arrays a model
-    writes in place go through ``StreamDetector._write_in_place``, which journals the overwritten
-    values. A call inside another such call leaves the undo to the outer one.
-    """
-    @functools.wraps(method)
-    def call(self: "StreamDetector", *args: Any, **kwargs: Any) -> Any:
-        state = self.__dict__
-        if "_undo_journal" in state:
-            return method(self, *args, **kwargs)
-        saved, journal = state.copy(), []
-        state["_undo_journal"] = journal
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            for array, index, old in reversed(journal):
-                array[index] = old
-            state.clear()
-            state.update(saved)
-            raise
-        finally:
-            state.pop("_undo_journal", None)
-    return call  # type: ignore[return-value]
-
 
 @hyperparameters
 class StreamDetector(BaseDetector):
@@ -206,13 +173,6 @@ class StreamDetector(BaseDetector):
         self.buffer_ = np.empty((0, n_features), dtype=np.float32)
         self.warmed_up_ = False
         self.feature_keys_: tuple | None = None  # a new stream: the next dict record names the features
-
-    def _write_in_place(self, array: np.ndarray, index: Any, value: Any) -> None:
-        """``array[index] = value``, undone if the enclosing call fails (see :func:`all_or_nothing`)."""
-        journal = self.__dict__.get("_undo_journal")
-        if journal is not None:
-            journal.append((array, index, array[index].copy()))
-        array[index] = value
 
     def _validate_records(self, X: Any) -> np.ndarray:
         if not hasattr(self, "n_features_in_"):
