@@ -19,6 +19,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from genad.data.io import as_path, check_output_file
 from genad.nn.mlp import ACTIVATION_NAMES
 from genad.thresholds import FPRThreshold, Threshold, make_threshold
 from genad.training import batched_apply, resolve_device, seeded, train_module
@@ -180,9 +181,7 @@ class BaseDetector(BaseEstimator):
     def save(self, path: str | Path) -> None:
         """Write the fitted detector to ``path`` (read back with :func:`genad.load`)."""
         check_is_fitted(self, "n_features_in_")
-        path = _file_path(path)
-        if not path.parent.is_dir():
-            raise ValueError(f"cannot save to {path}: the folder {path.parent} does not exist")
+        path = check_output_file(path, "the model")
         from genad import __version__
 
         payload = {"format": FILE_FORMAT, "format_version": FILE_FORMAT_VERSION,
@@ -245,19 +244,9 @@ def _column_names(X: Any) -> list[str] | None:
     return None
 
 
-def _file_path(path: Any) -> Path:
-    """``path`` as a :class:`~pathlib.Path` to a file, or a clear error."""
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path must be a str or pathlib.Path, got {path!r}")
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; give a file name")
-    return path
-
-
 def load(path: str | Path) -> BaseDetector:
     """Read a detector written by :meth:`BaseDetector.save`; its tensors land on the CPU."""
-    path = _file_path(path)
+    path = as_path(path)
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=False)
     except FileNotFoundError:

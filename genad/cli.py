@@ -43,7 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from genad.bench.store import check_output_file
+    from genad.data.io import check_output_file
     from genad.data import read_table
 
     # the output is checked before training, which may take long, and a model with its data-file name is refused
@@ -62,7 +62,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from genad.bench.store import check_output_file
+    from genad.data.io import check_output_file
     from genad.data import read_table
 
     check_output_file(args.out, "the scores", inputs=[args.data, args.model])

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genad.bench.store import check_output_file, open_existing
+from genad.bench.store import open_existing
+from genad.data.io import check_output_file
 
 
 def load_frame(results: str | Path) -> pd.DataFrame:

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
+from genad.data.io import SQLITE_HEADER, check_output_file
+
 APPLICATION = "genad-bench-results"
 SCHEMA_VERSION = 1
-SQLITE_HEADER = b"SQLite format 3\x00"
 KEY_FIELDS = ("suite", "dataset", "model", "seed", "protocol", "anomalies")
 VALUE_FIELDS = ("status", "auroc", "auprc", "fit_seconds", "score_seconds", "peak_memory_mb", "n_fit",
                 "n_test", "n_test_anomalies", "scores_sha256", "error", "extra", "genad_version", "host",
@@ -156,59 +157,6 @@ def check_results_target(path: str | Path) -> Path:
         check_results_file(path)
         return path
     return check_output_file(path, "the results file", make_parents=True)
-
-
-def is_sqlite_file(path: str | Path) -> bool:
-    """Whether ``path`` is an existing file that starts with SQLite's header (a results file or another database)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
-    except OSError:  # missing, a folder or unreadable: nothing there that this check protects
-        return False
-
-
-def check_output_file(path: str | Path, what: str, *, inputs: Iterable[str | Path | None] = (),
-                      make_parents: bool = False) -> Path:
-    """Check, before any work starts, that ``what`` can be written to ``path`` without losing anything.
-
-    Parameters
-    ----------
-    path : the file about to be written.
-    what : how error messages call it (e.g. ``"the HTML report"``).
-    inputs : files the command reads (``None`` entries are skipped); writing over one of them is refused.
-    make_parents : whether missing folders above ``path`` will be created (else they are an error).
-
-    Returns
-    -------
-    ``path`` as a :class:`~pathlib.Path`; raises ``ValueError`` naming the problem otherwise. An existing
-    SQLite file is never a valid output: it is a results file (or someone's database) that would be lost.
-    """
-    path = Path(path)
-    cannot = f"cannot write {what} to {path}"
-    if path.is_dir():
-        raise ValueError(f"{cannot}: it is a folder; give a file name")
-    for source in inputs:
-        if source is not None and _same_file(path, Path(source)):
-            raise ValueError(f"{cannot}: it is the input file {source}, which would be lost; choose another name")
-    if is_sqlite_file(path):
-        raise ValueError(f"{cannot}: it is an existing SQLite file (a results file?); it was left untouched")
-    # the nearest folder that exists: a file there (``data.csv/out.html``) makes every write below it fail
-    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
-    if not folder.is_dir():
-        raise ValueError(f"{cannot}: {folder} is a file, not a folder")
-    if folder != path.parent and not make_parents:
-        raise ValueError(f"{cannot}: the folder {path.parent} does not exist")
-    return path
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one file (also through links or different spellings)."""
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def open_existing(path: str | Path) -> list[dict[str, Any]]:

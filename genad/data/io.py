@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from genad.validation import as_labels
 #: Column names taken as the label (and kept out of the features) when no label column is named.
 LABEL_COLUMNS = ("y", "label")
 SUFFIXES = (".csv", ".parquet", ".npz")
+#: The first bytes of every SQLite file: genad's results files, which no output may overwrite.
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def as_path(value: Any, name: str = "path") -> Path:
@@ -159,3 +162,57 @@ def _check_labels(y: Any, n_rows: int, where: str) -> None:
         raise ValueError(f"{where} must hold 0 (normal) and 1 (anomaly) only; map them to 0/1 first") from None
     except ValueError as err:
         raise ValueError(f"{err}; map them to 0/1 first" if "0 (normal)" in str(err) else str(err)) from None
+
+
+# --- files out: checked before any work starts, so nothing is lost ---------------------------------
+def is_sqlite_file(path: str | Path) -> bool:
+    """Whether ``path`` is an existing file that starts with SQLite's header (a results file or another database)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:  # missing, a folder or unreadable: nothing there that this check protects
+        return False
+
+
+def check_output_file(path: str | Path, what: str, *, inputs: Iterable[str | Path | None] = (),
+                      make_parents: bool = False) -> Path:
+    """Check, before any work starts, that ``what`` can be written to ``path`` without losing anything.
+
+    Parameters
+    ----------
+    path : the file about to be written (a str or path-like).
+    what : how error messages call it (e.g. ``"the HTML report"``).
+    inputs : files the command reads (``None`` entries are skipped); writing over one of them is refused.
+    make_parents : whether missing folders above ``path`` will be created (else they are an error).
+
+    Returns
+    -------
+    ``path`` as a :class:`~pathlib.Path`; raises ``ValueError`` naming the problem otherwise. An existing
+    SQLite file is never a valid output: it is a results file (or someone's database) that would be lost.
+    """
+    path = as_path(path)
+    cannot = f"cannot write {what} to {path}"
+    if path.is_dir():
+        raise ValueError(f"{cannot}: it is a folder; give a file name")
+    for source in inputs:
+        if source is not None and _same_file(path, Path(source)):
+            raise ValueError(f"{cannot}: it is the input file {source}, which would be lost; choose another name")
+    if is_sqlite_file(path):
+        raise ValueError(f"{cannot}: it is an existing SQLite file (a results file?); it was left untouched")
+    # the nearest folder that exists: a file there (``data.csv/out.html``) makes every write below it fail
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not folder.is_dir():
+        raise ValueError(f"{cannot}: {folder} is a file, not a folder")
+    if folder != path.parent and not make_parents:
+        raise ValueError(f"{cannot}: the folder {path.parent} does not exist")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (also through links or different spellings)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

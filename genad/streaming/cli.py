@@ -30,7 +30,7 @@ def run_stream(model: str, data: str, out: str, checkpoint: str | None = None, e
     Everything is checked before anything is created or written: the paths, the data, the model and, on
     resume, that the checkpoint belongs to this data file.
     """
-    from genad.bench.store import check_output_file
+    from genad.data.io import check_output_file
     from genad.data import read_table
 
     if every < 1:
