@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genad.data.io import LABEL_COLUMNS
+from genad.data.io import LABEL_COLUMNS, label_column_of
 
 ADBENCH_PREFIX = "adbench:"
 ADBENCH_FOLDER = "adbench_classical"
@@ -134,8 +134,10 @@ def check_labels(refs: list[DatasetRef]) -> None:
         columns = _column_names(Path(ref.path))
         if columns is None:  # no way to look without loading it: the cell's reader decides
             continue
-        default = "y" if ref.path.lower().endswith(".npz") else next((c for c in LABEL_COLUMNS if c in columns), None)
-        label = ref.label_column or default
+        if ref.label_column is None and not ref.path.lower().endswith(".npz"):
+            label = label_column_of(columns, ref.path)  # the rule read_table applies
+        else:
+            label = ref.label_column or "y"
         if label is None or label not in columns:
             wanted = repr(label) if label else " or ".join(map(repr, LABEL_COLUMNS))
             hint = "" if ref.label_column else " (name another with --label-column)"

@@ -79,7 +79,7 @@ def _read_frame(path: Path, suffix: str, label_column: str | None) -> tuple[Any,
         raise ValueError(f"could not read {path}: {err}") from None
     if suffix == ".csv":
         _check_header(frame, path)
-    label = _label_of(frame, path, label_column)
+    label = label_column_of(list(frame.columns), path, label_column)
     features = frame if label is None else frame.drop(columns=[label])
     _check_frame(features, path, label)
     return features, None if label is None else frame[label].to_numpy(), label
@@ -93,8 +93,9 @@ def _check_header(frame: Any, path: Path) -> None:
         raise ValueError(f"{path}: the data rows have more fields than the header row {list(frame.columns)[:20]}")
 
 
-def _label_of(frame: Any, path: Path, label_column: str | None) -> str | None:
-    columns = list(frame.columns)
+def label_column_of(columns: list[str], path: str | Path, label_column: str | None = None) -> str | None:
+    """The label column among a table's ``columns``: ``label_column`` when given, else the one of
+    :data:`LABEL_COLUMNS` present (None when none is); a clear error for a missing or ambiguous one."""
     if label_column is not None:
         if label_column not in columns:
             raise ValueError(f"label column {label_column!r} not in {path}; columns: {columns[:20]}")
