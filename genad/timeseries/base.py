@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from genad.base import BaseDetector, TorchDetector, hyperparameters
 from genad.timeseries.windows import check_fill, fill_gaps, fold_windows, sliding_windows
 from genad.training import resolve_device, seeded
-from genad.validation import FLOAT32_MAX, check_int, to_numeric_array
+from genad.validation import check_int, to_numeric_array
 
 
 @hyperparameters
@@ -51,9 +51,6 @@ class SeriesDetector(BaseDetector):
         check_int("train_stride", self.train_stride, low=1)
         check_int("score_stride", self.score_stride, low=1, high=self.window)
         check_fill(self.fill)
-        if not isinstance(self.fill, (str, type(None))) and abs(self.fill) > FLOAT32_MAX:
-            raise ValueError(f"fill={self.fill!r} is beyond the float32 range (±{FLOAT32_MAX:.3g}) "
-                             "the models compute in")
 
     def fit(self, X: Any, y: Any = None) -> "SeriesDetector":
         self._check_params()

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from genad.validation import check_float, check_int, to_numeric_array
+from genad.validation import FLOAT32_MAX, check_float, check_int, to_numeric_array
 
 FILL_METHODS = ("ffill", "linear")
 
@@ -97,6 +97,8 @@ def check_fill(fill: Any) -> None:
         check_float("fill", fill)  # a bool is refused, and so is NaN: it would fill a gap with a gap
     except TypeError:
         raise TypeError(f"fill must be None, 'ffill', 'linear' or a number, got {fill!r}") from None
+    if abs(fill) > FLOAT32_MAX:
+        raise ValueError(f"fill={fill!r} is beyond the float32 range (±{FLOAT32_MAX:.3g}) the models compute in")
 
 
 def fill_gaps(X: Any, fill: str | float | None) -> np.ndarray:
