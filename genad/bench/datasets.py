@@ -131,7 +131,7 @@ def check_labels(refs: list[DatasetRef]) -> None:
     and seed.
     """
     for ref in refs:
-        columns = _column_names(Path(ref.path))
+        columns = _file_column_names(Path(ref.path))
         if columns is None:  # no way to look without loading it: the cell's reader decides
             continue
         if ref.label_column is None and not ref.path.lower().endswith(".npz"):
@@ -145,7 +145,7 @@ def check_labels(refs: list[DatasetRef]) -> None:
                              f"it holds: {columns[:20]}")
 
 
-def _column_names(path: Path) -> list[str] | None:
+def _file_column_names(path: Path) -> list[str] | None:
     """Column (for ``.npz``: array) names of a data file without reading its rows; None without a parquet engine."""
     suffix = path.suffix.lower()
     try:
