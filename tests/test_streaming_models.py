@@ -271,3 +271,16 @@ def test_score_ranks_are_percentiles_with_shared_ties():
     from genad.bench.streams import score_ranks
 
     np.testing.assert_allclose(score_ranks(np.array([5.0, 1.0, 5.0, 1e9])), [0.625, 0.25, 0.625, 1.0])
+
+
+def test_each_numba_kernel_compiles_its_own_python_function():
+    """numba caches a kernel by its Python function, whatever its ``parallel`` flag: two kernels made from one
+    function share a cache entry, and the first one compiled serves both (the parallel kNN ran serially so)."""
+    numba = pytest.importorskip("numba")
+    from genad.nn import knn, rowwise
+
+    kernels = [value for module in (knn, rowwise) for value in vars(module).values()
+               if isinstance(value, numba.core.registry.CPUDispatcher)]
+    functions = [kernel.py_func for kernel in kernels]
+    assert len(kernels) >= 3 and len(set(functions)) == len(functions)
+    assert knn._tiles_topk.targetoptions.get("parallel") is True

@@ -35,8 +35,11 @@ def l1_topk(queries: np.ndarray, memory: np.ndarray, k: int, memory_t: np.ndarra
         return dist.topk(k, dim=1, largest=False).values.numpy()
     if memory_t is None:
         memory_t = np.ascontiguousarray(np.asarray(memory, dtype=np.float32).T)
-    kernel = _KERNEL if queries.shape[0] > _QUERY_TILE else _SERIAL_KERNEL  # no thread start-up for one tile
-    return kernel(queries, memory_t, k)
+    if queries.shape[0] > _QUERY_TILE:
+        return _tiles_topk(queries, memory_t, k)
+    out = np.empty((queries.shape[0], k), dtype=np.float32)  # one tile: no thread start-up
+    _tile_topk(queries, memory_t, k, 0, queries.shape[0], out)
+    return out
 
 
 def _insert(best, value):
@@ -48,38 +51,44 @@ def _insert(best, value):
     best[p] = value
 
 
-def _topk_kernel(queries, memory_t, k):
-    n, d = queries.shape
-    m = memory_t.shape[1]
-    out = np.empty((n, k), dtype=np.float32)
-    n_tiles = (n + _QUERY_TILE - 1) // _QUERY_TILE
-    for tile in _prange(n_tiles):
-        q0 = tile * _QUERY_TILE
-        q1 = min(q0 + _QUERY_TILE, n)
-        best = np.full((q1 - q0, k), np.inf, dtype=np.float32)
-        dist = np.empty((q1 - q0, _ROW_TILE), dtype=np.float32)
-        for r0 in range(0, m, _ROW_TILE):
-            r1 = min(r0 + _ROW_TILE, m)
-            dist[:, :] = 0.0
-            for t in range(d):
-                row = memory_t[t, r0:r1]
-                for b in range(q1 - q0):
-                    qt = queries[q0 + b, t]
-                    acc = dist[b]
-                    for j in range(r1 - r0):
-                        acc[j] += abs(qt - row[j])
+def _tile_topk(queries, memory_t, k, q0, q1, out):
+    """The k smallest distances of queries ``q0:q1`` (one tile), written to ``out[q0:q1]``."""
+    best = np.full((q1 - q0, k), np.inf, dtype=np.float32)
+    dist = np.empty((q1 - q0, _ROW_TILE), dtype=np.float32)
+    m, d = memory_t.shape[1], queries.shape[1]
+    for r0 in range(0, m, _ROW_TILE):
+        r1 = min(r0 + _ROW_TILE, m)
+        dist[:, :] = 0.0
+        for t in range(d):
+            row = memory_t[t, r0:r1]
             for b in range(q1 - q0):
+                qt = queries[q0 + b, t]
+                acc = dist[b]
                 for j in range(r1 - r0):
-                    if dist[b, j] < best[b, k - 1]:
-                        _insert(best[b], dist[b, j])
-        out[q0:q1] = best
+                    acc[j] += abs(qt - row[j])
+        for b in range(q1 - q0):
+            for j in range(r1 - r0):
+                if dist[b, j] < best[b, k - 1]:
+                    _insert(best[b], dist[b, j])
+    out[q0:q1] = best
+
+
+def _tiles_topk(queries, memory_t, k):
+    """All queries, one tile of ``_QUERY_TILE`` rows per task, the tiles in parallel."""
+    n = queries.shape[0]
+    out = np.empty((n, k), dtype=np.float32)
+    for tile in _prange((n + _QUERY_TILE - 1) // _QUERY_TILE):
+        q0 = tile * _QUERY_TILE
+        _tile_topk(queries, memory_t, k, q0, min(q0 + _QUERY_TILE, n), out)
     return out
 
 
+# Each kernel compiles its own Python function: numba keys its on-disk cache by the function, not by the
+# ``parallel`` flag, so a serial and a parallel kernel made from one function would share one compiled version.
 if numba is not None:
     _prange = numba.prange
     _insert = numba.njit(cache=True)(_insert)
-    _KERNEL = numba.njit(cache=True, parallel=True)(_topk_kernel)
-    _SERIAL_KERNEL = numba.njit(cache=True)(_topk_kernel)
+    _tile_topk = numba.njit(cache=True)(_tile_topk)
+    _tiles_topk = numba.njit(cache=True, parallel=True)(_tiles_topk)
 else:  # pragma: no cover
-    _prange, _KERNEL, _SERIAL_KERNEL = range, None, None
+    _prange = range
