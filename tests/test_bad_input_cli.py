@@ -277,7 +277,22 @@ def test_list_unknown_modality(capsys):
     assert "unknown modality 'nope'" in err and "tabular" in err and "stream" in err
 
 
-def test_a_stream_shorter_than_the_warm_up_says_why_nothing_was_scored(tmp_path, capsys):
+def test_a_stream_shorter_than_the_warm_up_is_refused_without_a_checkpoint(tmp_path, capsys):
     data = table(tmp_path / "short.csv", n=10)
-    assert main(["stream", "--data", str(data), "--out", str(tmp_path / "s.csv"), *STREAM]) == 0
-    assert "warm up" in capsys.readouterr().err
+    assert main(["stream", "--data", str(data), "--out", str(tmp_path / "s.csv"), *STREAM]) == 2
+    err = error_of(capsys)
+    assert "holds 10 records, fewer than the 16" in err and "memory_size" in err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_short_stream_with_a_checkpoint_goes_on_when_the_file_grows(tmp_path, capsys):
+    """The checkpoint keeps the records buffered for the warm-up; the grown file's scores equal one run's."""
+    full = pd.read_csv(table(tmp_path / "full.csv", n=60))
+    full.head(10).to_csv(tmp_path / "part.csv", index=False)
+    checkpoint = tmp_path / "ck"
+    assert main(["stream", "--data", str(tmp_path / "part.csv"), "--checkpoint", str(checkpoint), *STREAM]) == 0
+    assert "run again with the same --checkpoint" in capsys.readouterr().err
+    assert main(["stream", "--data", str(tmp_path / "full.csv"), "--checkpoint", str(checkpoint), *STREAM]) == 0
+    assert main(["stream", "--data", str(tmp_path / "full.csv"), "--out", str(tmp_path / "one.csv"), *STREAM]) == 0
+    assert (checkpoint / "scores.csv").read_text() == (tmp_path / "one.csv").read_text()
+    assert len((tmp_path / "one.csv").read_text().splitlines()) == 61

@@ -45,6 +45,12 @@ def run_stream(model: str, data: str, out: str, checkpoint: str | None = None, e
     det = genad.create(model, **(params or {}))
     if not isinstance(det, StreamDetector):
         raise ValueError(f"model {model!r} is not a streaming detector; see `genad list --modality stream`")
+    if folder is None and X.shape[0] < det._warm_up_rows():
+        # without a checkpoint the records buffered for the warm-up are lost at exit: nothing would ever be scored
+        raise ValueError(f"{data} holds {X.shape[0]} records, fewer than the {det._warm_up_rows()} that {model} "
+                         "buffers to warm up on before it scores any; set a smaller warm-up (memstream: "
+                         "--set memory_size=N, meter: --set warm_up_size=N; the streams suite uses min(2048, n/10)) "
+                         "or give --checkpoint to continue when the file has grown")
     position = load_checkpoint(det, folder) if folder else None
     consumed, n_bytes, written = _check_position(position, det, X, folder) if position is not None else (0, None, 0)
     if folder is not None:
@@ -111,9 +117,10 @@ def cmd_stream(args: argparse.Namespace) -> int:
         raise ValueError("give --out (or --checkpoint, whose folder then holds scores.csv)")
     n = run_stream(args.model, args.data, out, args.checkpoint, args.every, dict(args.set or []), args.label_column)
     print(f"streamed {args.data} through {args.model}: {n} scores in {out}")
-    if n == 0:  # not an error, but easy to mistake for one
+    if n == 0:  # the checkpoint keeps the buffered records: the stream goes on when the file has grown
         print("genad: note: no record was scored yet: the model buffers its first records to warm up on them "
-              "(memstream: memory_size, meter: warm_up_size); stream more records", file=sys.stderr)
+              "(memstream: memory_size, meter: warm_up_size); run again with the same --checkpoint when the file "
+              "holds more records", file=sys.stderr)
     return 0
 
 
