@@ -153,8 +153,8 @@ def train_module(
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best_val, best_state, stale = float("inf"), None, 0
     epochs = max(epochs, math.ceil(min_steps / len(_batch_stops(_n_rows(train_data), batch_size))))
-    bar = tqdm(range(epochs), desc=desc, disable=not verbose, leave=False)
-    for epoch in bar:
+    bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False)
+    for epoch in range(epochs):
         loss = _train_epoch(module, loss_fn, train_data, batch_size, optimizer, params, clip_grad_norm,
                             generator, epoch)
         history["loss"].append(loss)
@@ -173,7 +173,9 @@ def train_module(
                 stale += 1
             if patience is not None and stale >= patience:
                 break
-        bar.set_postfix(postfix)
+        bar.set_postfix(postfix, refresh=False)
+        bar.update()  # counts the epoch; iterating over the bar would show 0 epochs done while the loss changes
+    bar.close()
     if best_state is not None and patience is not None:
         module.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
     module.eval()
