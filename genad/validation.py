@@ -77,7 +77,10 @@ def _numeric_frame(frame: Any, name: str) -> np.ndarray:
     bad = [str(c) for c, dtype in frame.dtypes.items()
            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
     if bad:
-        raise TypeError(f"{name} has non-numeric column(s) {bad}; encode them as numbers first")
+        times = [str(c) for c, dtype in frame.dtypes.items() if pd.api.types.is_datetime64_any_dtype(dtype)]
+        hint = (f"; time stamps {times} carry no feature: make them the index (frame.set_index({times[0]!r})) "
+                "or drop them" if times else "")
+        raise TypeError(f"{name} has non-numeric column(s) {bad}; encode them as numbers first{hint}")
     return frame.to_numpy(dtype=np.float64)
 
 

@@ -421,3 +421,24 @@ def test_numeric_column_names_are_a_header_like_any_other(tmp_path):
     """Wavelengths or thresholds as column names (450.5, 455.7) are names, not a lost first data row."""
     X, y = read_table(write(tmp_path / "bands.csv", "450.5,455.7\n0.1,0.2\n0.3,0.4\n"))
     assert X.shape == (2, 2) and y is None
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_time_stamp_column_in_a_file_is_named_with_the_way_to_keep_it(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=30, freq="h"), "v": np.arange(30.0)})
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+    with pytest.raises(TypeError, match=r"column 'when' holds time stamps \('2024-01-01 00:00:00', \.\.\.\).*"
+                                        r"set_index\('when'\)"):
+        genad.create("ae").fit(path)
+
+
+def test_text_that_is_not_a_time_keeps_the_encoding_message(tmp_path):
+    pd.DataFrame({"proto": ["tcp", "udp"] * 15, "v": np.arange(30.0)}).to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(TypeError, match="encode text/categorical"):
+        genad.create("ae").fit(tmp_path / "p.csv")

@@ -312,3 +312,11 @@ def test_metrics_accept_columns_with_the_same_result():
     assert vus(pd.Series(LABELS), pd.Series(SCORES), max_buffer=3) == vus(LABELS, SCORES, max_buffer=3)
     assert (range_precision_recall_f1(LABELS[:, None], predictions[:, None])
             == range_precision_recall_f1(LABELS, predictions))
+
+
+def test_a_time_stamp_column_is_named_with_the_way_to_keep_it(series):
+    frame = pd.DataFrame(series, columns=[f"c{i}" for i in range(series.shape[1])])
+    frame.insert(0, "timestamp", pd.date_range("2024-01-01", periods=len(frame), freq="min"))
+    with pytest.raises(TypeError, match=r"time stamps \['timestamp'\].*set_index\('timestamp'\)"):
+        make("dbls_ae").fit(frame)
+    assert make("dbls_ae").fit(frame.set_index("timestamp")).decision_function(series).shape == (len(series),)

@@ -118,8 +118,24 @@ def _check_frame(features: Any, path: Path, label: str | None) -> None:
         if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
             numbers = pd.to_numeric(features[column], errors="coerce")
             example = features[column][numbers.isna() & features[column].notna()].iloc[:1].tolist()
+            if _all_dates(features[column]):
+                first = features[column].dropna().iloc[0]
+                raise TypeError(f"{path}: column {column!r} holds time stamps ({str(first)!r}, ...), which are not "
+                                f"a feature: drop it, or read the file with pandas and make it the index "
+                                f"(frame.set_index({column!r}))")
             raise TypeError(f"{path}: column {column!r} is not numeric (it holds {example or 'text'}); "
                             f"encode text/categorical columns as numbers first")
+
+
+def _all_dates(column: Any) -> bool:
+    """Whether the first 1,000 non-empty values of a column all read as dates and times."""
+    import pandas as pd
+
+    values = column.dropna().iloc[:1000]
+    try:
+        return len(values) > 0 and bool(pd.to_datetime(values, errors="coerce", format="mixed").notna().all())
+    except (TypeError, ValueError):
+        return False
 
 
 def _read_npz(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray | None, str]:
