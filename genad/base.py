@@ -133,7 +133,7 @@ class BaseDetector(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = names
         self._fit(X, y)
-        self.decision_scores_ = self._finite_scores(X)
+        self.decision_scores_ = self._finite_scores(X, self._training_scores)
         self._set_threshold(make_threshold(self.contamination), self.decision_scores_)
         return self
 
@@ -205,8 +205,13 @@ class BaseDetector(BaseEstimator):
                   else "the same columns in another order")
         raise ValueError(f"X's columns differ from those seen in fit ({detail}); pass X[det.feature_names_in_]")
 
-    def _finite_scores(self, X: np.ndarray) -> np.ndarray:
-        return self._finite("scores", np.asarray(self._score(X), dtype=np.float64).reshape(-1))
+    def _finite_scores(self, X: np.ndarray, score: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
+        return self._finite("scores", np.asarray((score or self._score)(X), dtype=np.float64).reshape(-1))
+
+    def _training_scores(self, X: np.ndarray) -> np.ndarray:
+        """Scores of the rows just fitted, the threshold's reference; models that would find a training row
+        among its own nearest neighbours override this to leave the row out."""
+        return self._score(X)
 
     def _finite(self, what: str, values: Any) -> Any:
         """``values`` unchanged when every entry is finite; otherwise a clear error, never silent NaN/inf."""

@@ -69,6 +69,18 @@ def test_dte_nonparametric_mean_ranks_rows_beyond_the_last_step(planted):
     assert np.all(np.diff(mean.decision_function(far)[order]) > 0)
 
 
+def test_dte_nonparametric_training_scores_leave_each_row_out():
+    """A training row is not its own neighbour: its training score is its score by the other rows, so the
+    threshold from training scores flags about ``contamination`` of new normal rows (20% when rows saw themselves)."""
+    rng = np.random.default_rng(0)
+    X, fresh = rng.normal(size=(400, 6)), rng.normal(size=(4000, 6))
+    det = genad.create("dte", kind="nonparametric", contamination=0.1).fit(X)
+    for i in (0, 123):
+        others = genad.create("dte", kind="nonparametric").fit(np.delete(X, i, axis=0))
+        np.testing.assert_allclose(det.decision_scores_[i], others.decision_function(X[i:i + 1])[0], rtol=1e-12)
+    assert 0.07 < det.predict(fresh).mean() < 0.13
+
+
 def test_dte_rejects_unknown_kind(planted):
     with pytest.raises(ValueError, match="kind"):
         genad.create("dte", kind="gaussian").fit(planted[0])

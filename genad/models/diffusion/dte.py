@@ -125,9 +125,20 @@ class DTE(TorchDetector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         if self.kind == "categorical":
             return super()._score(X)
-        distances, _ = self.neighbors_.kneighbors(X)
+        return self._posterior_score(self.neighbors_.kneighbors(X)[0], X.shape[1])
+
+    def _training_scores(self, X: np.ndarray) -> np.ndarray:
+        if self.kind == "categorical":
+            return super()._training_scores(X)
+        # leave-one-out: each training row would be its own nearest neighbour, at distance 0, and the threshold
+        # set from such scores would flag about twice the contamination of new normal rows
+        n_neighbors = min(self.n_neighbors, X.shape[0] - 1)
+        return self._posterior_score(self.neighbors_.kneighbors(n_neighbors=n_neighbors)[0], X.shape[1])
+
+    def _posterior_score(self, distances: np.ndarray, n_features: int) -> np.ndarray:
+        """DTE-NP's score from each row's distances to its nearest training rows."""
         mean_sq_dist = torch.as_tensor((distances ** 2).mean(axis=1, keepdims=True), dtype=torch.float64)
-        log_posterior = self._log_posterior(mean_sq_dist, X.shape[1])
+        log_posterior = self._log_posterior(mean_sq_dist, n_features)
         if self.statistic == "mode":
             return log_posterior.argmax(dim=1).double().numpy()
         steps = torch.arange(log_posterior.shape[1], dtype=torch.float64)

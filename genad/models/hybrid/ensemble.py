@@ -88,7 +88,14 @@ class ScoreEnsemble(BaseDetector):
         return (raw - self.centers_[:, None]) / self.scales_[:, None]
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        standardised = self._standardised(X)
+        return self._combined(self._standardised(X))
+
+    def _training_scores(self, X: np.ndarray) -> np.ndarray:
+        # the members' own training scores (leave-one-out where a member needs it, as DTE-NP), not a re-scoring
+        training = np.stack([member.decision_scores_ for member in self.members_])
+        return self._combined((training - self.centers_[:, None]) / self.scales_[:, None])
+
+    def _combined(self, standardised: np.ndarray) -> np.ndarray:
         return standardised.mean(axis=0) if self.combination == "mean" else standardised.max(axis=0)
 
     def _moved_to_cpu(self) -> None:
