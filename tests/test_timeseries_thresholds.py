@@ -1,5 +1,6 @@
 """Thresholds for streams of scores: online POT (SPOT) and the nonparametric dynamic threshold."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from genad.timeseries.thresholds import SPOT, DynamicThreshold
@@ -37,3 +38,35 @@ def test_bad_threshold_parameters():
         DynamicThreshold(window=1)
     with pytest.raises(ValueError):
         SPOT(risk=2.0)
+
+
+def smoothed_noise(n: int = 20000, seed: int = 0) -> np.ndarray:
+    """Errors as lstm_ad scores them: absolute errors under an EWMA of span 105."""
+    errors = np.abs(np.random.default_rng(seed).normal(size=n))
+    return pd.Series(errors).ewm(span=105).mean().to_numpy().copy()
+
+
+def test_each_window_judges_only_the_errors_it_adds():
+    """A window's older errors are its history (the authors' implementation): with the default sliding windows a
+    burst is flagged with its buffer, and the noise around it, judged by some 30 windows each, is not."""
+    errors = smoothed_noise()
+    errors[9000:9100] += 2.0
+    flags = DynamicThreshold(inverse=False).predict(errors)
+    assert flags[9000:9100].all()
+    assert flags[:8900].sum() + flags[9200:].sum() == 0
+    assert DynamicThreshold(inverse=False).predict(smoothed_noise()).sum() == 0
+
+
+def test_the_inverse_pass_flags_an_unusual_drop_of_the_errors():
+    errors = smoothed_noise()
+    errors[9000:9100] = 0.0
+    assert DynamicThreshold(inverse=False).predict(errors)[9000:9100].sum() == 0
+    assert DynamicThreshold().predict(errors)[9000:9100].all()
+
+
+def test_a_series_shorter_than_the_buffer_window_is_judged():
+    errors = np.abs(np.random.default_rng(1).normal(size=150)) * 0.1
+    errors[70:75] += 2.0
+    assert DynamicThreshold(buffer=100)._widened(errors > 1.0).shape == (150,)  # was 201 long
+    flags = DynamicThreshold(buffer=20).predict(errors)  # a window longer than the series: all of it is new
+    assert flags[70:75].all() and flags[:50].sum() + flags[95:].sum() == 0

@@ -66,26 +66,35 @@ class DynamicThreshold(Threshold):
     drops of the mean/std when the errors above ``eps`` are removed, and anomalous steps are those
     above ``eps`` widened by ``buffer`` steps on each side (as in the authors' implementation, which
     also requires at most 5 sequences and fewer than half the window flagged). The best ``eps``
-    flags the window's sequences. Pruning: the sequences' maxima, sorted, with the largest error
-    outside all sequences appended, are kept down to the last relative drop greater than ``p``.
-    A step is an anomaly when any window flags it. ``threshold_`` (from ``fit``) is the rule's
-    ``eps`` over the whole reference series, for information.
+    flags sequences, but only among the errors the window adds to the previous one (its newest
+    ``step``); the first window judges all of its errors. The older errors of a window are its
+    history, as in the authors' implementation. Pruning: the sequences' maxima, sorted, with the
+    largest unflagged error of the window appended, are kept down to the last relative drop greater
+    than ``p``. With ``inverse`` (the authors' implementation) the same is done on the errors flipped
+    around their mean, ``2 mean - e_s``, so that an unusual *drop* of the errors is flagged too.
+    ``threshold_`` (from ``fit``) is the rule's ``eps`` over the whole reference series, for
+    information.
 
     Defaults follow the paper's implementation: windows of 30 batches of 70 errors (2100) moving by
-    one batch (70), ``z`` from 2.5 to 12 by 0.5, error buffer 100, ``p = 0.13``.
+    one batch (70), ``z`` from 2.5 to 12 by 0.5, error buffer 100, ``p = 0.13``. Left out: its guards
+    that compare the errors' scale with the scale of the raw channel values (a threshold on scores
+    does not see them), and its skipping of the first ``2 l_s`` errors of a series (genad's forecasts
+    have their context from the start).
     """
 
     def __init__(self, window: int = 2100, step: int = 70,
                  z_values: tuple[float, ...] = tuple(np.arange(2.5, 12.0, 0.5)), buffer: int = 100,
-                 p: float = 0.13, max_sequences: int = 5):
+                 p: float = 0.13, max_sequences: int = 5, inverse: bool = True):
         check_int("window", window, low=2)
         check_int("step", step, low=1)
         check_int("buffer", buffer, low=0)
         check_int("max_sequences", max_sequences, low=1)
         check_float("p", p, 0.0, 1.0)
         _check_z_values(z_values)
+        if not isinstance(inverse, (bool, np.bool_)):
+            raise TypeError(f"inverse must be True or False, got {inverse!r}")
         self.window, self.step, self.buffer, self.p = window, step, buffer, p
-        self.z_values, self.max_sequences = np.asarray(z_values, dtype=np.float64), max_sequences
+        self.z_values, self.max_sequences, self.inverse = np.asarray(z_values, dtype=np.float64), max_sequences, inverse
 
     def fit(self, scores: np.ndarray) -> "DynamicThreshold":
         errors = as_scores(scores, min_size=2, need=" for a mean and standard deviation")
@@ -94,10 +103,9 @@ class DynamicThreshold(Threshold):
 
     def _widened(self, above: np.ndarray) -> np.ndarray:
         """Steps within ``buffer`` of a step above the threshold."""
-        if self.buffer == 0:
-            return above
-        kernel = np.ones(2 * self.buffer + 1)
-        return np.convolve(above.astype(np.float64), kernel, mode="same") > 0.5
+        counts = np.r_[0, np.cumsum(above)]  # counts[j] - counts[i]: steps above in [i, j)
+        steps = np.arange(above.size)
+        return counts[np.minimum(steps + self.buffer + 1, above.size)] > counts[np.maximum(steps - self.buffer, 0)]
 
     @staticmethod
     def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,35 +133,47 @@ class DynamicThreshold(Threshold):
                 best, best_value = epsilon, value
         return float(best)
 
-    def _flag_window(self, errors: np.ndarray) -> np.ndarray:
+    def _flag_window(self, errors: np.ndarray, new_from: int) -> np.ndarray:
+        """Flags of the window's errors from position ``new_from`` on (the earlier ones are history)."""
         epsilon = self.best_epsilon(errors)
+        flags = np.zeros(errors.size, dtype=bool)
         if not np.isfinite(epsilon):
-            return np.zeros(errors.size, dtype=bool)
-        anomalous = self._widened(errors >= epsilon)
+            return flags
+        above = self._widened(errors >= epsilon)
+        rest = errors[~above]  # the errors below the threshold, history included
+        anomalous = above.copy()
+        anomalous[:new_from] = False
         starts, ends = self._runs(anomalous)
+        if starts.size == 0:
+            return flags
         maxima = np.array([errors[s:e].max() for s, e in zip(starts, ends)])
         order = np.argsort(-maxima)
-        rest = errors[~anomalous]
         sorted_max = np.r_[maxima[order], rest.max() if rest.size else 0.0]
         drops = (sorted_max[:-1] - sorted_max[1:]) / np.maximum(sorted_max[:-1], 1e-12)
-        keep = np.zeros(len(maxima), dtype=bool)
         significant = np.flatnonzero(drops > self.p)
         if significant.size:  # every sequence ranked above the last significant drop stays anomalous
-            keep[order[: significant.max() + 1]] = True
-        flags = np.zeros(errors.size, dtype=bool)
-        for k in np.flatnonzero(keep):
-            flags[starts[k]:ends[k]] = True
+            for k in order[: significant.max() + 1]:
+                flags[starts[k]:ends[k]] = True
         return flags
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
         errors = as_scores(scores, min_size=0)
         flags = np.zeros(errors.size, dtype=bool)
+        if errors.size == 0:
+            return flags.astype(np.int64)
         last_start = max(errors.size - self.window, 0)
         starts = list(range(0, last_start + 1, self.step))
         if starts[-1] != last_start:
             starts.append(last_start)
+        judged = 0  # errors before this position were judged by an earlier window
         for start in starts:
-            flags[start:start + self.window] |= self._flag_window(errors[start:start + self.window])
+            end = min(start + self.window, errors.size)
+            window = errors[start:end]
+            new_from = judged - start
+            flags[start:end] |= self._flag_window(window, new_from)
+            if self.inverse:
+                flags[start:end] |= self._flag_window(2 * window.mean() - window, new_from)
+            judged = end
         return flags.astype(np.int64)
 
 

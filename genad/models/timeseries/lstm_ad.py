@@ -55,7 +55,9 @@ class LSTMAD(TorchSeriesDetector):
     ``l_p = 10`` predictions; every channel is predicted and the error is the mean absolute error
     over channels (Telemanom predicts one telemetry channel per model); the continuous score is the
     smoothed error (the paper's per-sequence severity ``(max e - eps) / (mu + sigma)`` applies only to
-    flagged sequences and is not a per-step score).
+    flagged sequences and is not a per-step score); dropout acts between the two LSTM layers only (torch's
+    ``nn.LSTM``; the reference's Keras model also drops after the second); the validation rows are a random
+    20% of the training windows (Keras takes the last 20%).
 
     Parameters
     ----------
