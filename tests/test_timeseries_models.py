@@ -177,6 +177,18 @@ def test_omni_planar_flow_log_determinant_matches_autograd():
     assert log_det.item() == pytest.approx(torch.linalg.slogdet(jacobian)[1].item(), abs=1e-4)
 
 
+def test_omni_prior_is_the_state_space_marginal():
+    """The Kalman filter's per-step terms add up to the exact Gaussian marginal of the identity state-space prior:
+    Cov(z_i, z_j) = min(i, j) + [i == j] in each latent dimension."""
+    from genad.models.timeseries.omni_anomaly import state_space_log_prob
+
+    z = torch.randn(4, 7, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    steps = torch.arange(1, 8, dtype=torch.float64)
+    cov = torch.minimum(steps[:, None], steps[None, :]) + torch.eye(7, dtype=torch.float64)
+    exact = torch.distributions.MultivariateNormal(torch.zeros(7, dtype=torch.float64), cov)
+    torch.testing.assert_close(state_space_log_prob(z).sum(1), exact.log_prob(z.transpose(1, 2)).sum(-1))
+
+
 def test_omni_anomaly_elbo_improves(data):
     det = genad.create("omni_anomaly", random_state=0, **{**FAST["omni_anomaly"], "epochs": 4}).fit(data[0])
     assert det.history_["loss"][-1] < det.history_["loss"][0]

@@ -71,6 +71,21 @@ def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) ->
     return -0.5 * (((x - mean) / std).pow(2) + LOG_2PI) - torch.log(std)
 
 
+def state_space_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """``log p(z_t | z_<t)`` per step, ``(B, L)``, under the linear Gaussian state-space prior with identity matrices:
+    ``s_1 ~ N(0, I)``, ``s_t = s_{t-1} + v_t``, ``z_t = s_t + e_t`` with ``v_t, e_t ~ N(0, I)`` (the authors'
+    implementation). A Kalman filter gives the exact marginal one step at a time, each latent dimension apart."""
+    mean, var = torch.zeros_like(z[:, 0]), torch.ones_like(z[:, 0])  # predicted state
+    steps = []
+    for t in range(z.shape[1]):
+        innovation_var = var + 1.0
+        steps.append(gaussian_log_prob(z[:, t], mean, innovation_var.sqrt()).sum(-1))
+        gain = var / innovation_var
+        mean = mean + gain * (z[:, t] - mean)
+        var = var * (1.0 - gain) + 1.0  # filtered variance, then the transition's noise
+    return torch.stack(steps, dim=1)
+
+
 @register(
     "omni_anomaly", family="density-implicit", modalities=("time-series",),
     paper=Paper("Robust Anomaly Detection for Multivariate Time Series through Stochastic Recurrent Neural Network",
@@ -83,7 +98,8 @@ class OmniAnomaly(TorchSeriesDetector):
     q-net: a GRU reads the window; at each step a dense layer maps ``[e_t, z_{t-1}]`` to a Gaussian
     ``q(z_t)`` (the stochastic variable connection), and a planar normalizing flow of
     ``flow_layers`` layers makes the posterior non-Gaussian. p-net: a linear Gaussian state-space
-    prior ``p(z_t | z_{t-1}) = N(z_{t-1}, I)`` (``z_1 ~ N(0, I)``), a GRU over ``z`` and a dense layer
+    prior over ``z`` (identity transition and observation, unit noises, as the authors' implementation;
+    its likelihood by a Kalman filter, :func:`state_space_log_prob`), a GRU over ``z`` and a dense layer
     giving Gaussian ``p(x_t | z_t)``. Training maximises the ELBO (one sample per window, with the
     flow's log-determinant in ``log q``). The anomaly score of step ``t`` is its negative
     reconstruction log-probability ``-log p(x_t | z_t)`` in the window that ends at ``t``.
@@ -139,8 +155,7 @@ class OmniAnomaly(TorchSeriesDetector):
         z0, mean, std = net.posterior(batch, sample=True)
         z, log_det = net.flow(z0)
         log_q = gaussian_log_prob(z0, mean, std).sum(-1) - log_det
-        prior_mean = torch.cat([torch.zeros_like(z[:, :1]), z[:, :-1]], dim=1)
-        log_prior = gaussian_log_prob(z, prior_mean, torch.ones_like(z)).sum(-1)
+        log_prior = state_space_log_prob(z)
         x_mean, x_std = net.decode(z)
         log_px = gaussian_log_prob(batch, x_mean, x_std).sum(-1)
         return -(log_px + log_prior - log_q).sum(1).mean() / batch.shape[1]
