@@ -34,7 +34,8 @@ class FAnoGAN(AdversarialDetector):
     Deviations: MLPs replace the convolutional networks; ``z ~ N(0, I)`` and a linear encoder
     output instead of a uniform prior and tanh; the ``n_critic`` critic steps of a generator step
     reuse the same real batch (fresh noise and interpolates each time); 10 epochs per stage on
-    CPU. Adam uses ``lr=1e-4``, ``betas=(0.5, 0.9)`` as in the WGAN-GP reference setting.
+    CPU. Adam uses ``lr=1e-4``, ``betas=(0.5, 0.9)`` as in the WGAN-GP reference setting, for the encoder
+    too (the reference trains the encoder with RMSProp at 5e-5).
 
     Parameters
     ----------

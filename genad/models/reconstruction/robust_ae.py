@@ -40,8 +40,9 @@ class RobustAutoEncoder(ReconstructionDetector):
     the l2,1 proximal shrinkage to ``X - L_D`` with rows as groups (the paper's GRDA for outlier
     instances): rows whose residual is short become 0, so ``S`` is non-zero only on outlier rows.
     The autoencoder therefore learns from contaminated data without being pulled towards the
-    outliers. ``S_`` holds the learned outlier matrix of the training rows; new points are scored,
-    as in the paper, by their reconstruction error ``||x - D(E(x))||^2``.
+    outliers. ``S_`` holds the learned outlier matrix of the training rows: the paper's outliers are its
+    non-zero rows. The paper scores no new points; genad scores every row, the training rows too, by
+    its reconstruction error ``||x - D(E(x))||^2`` under the autoencoder trained on ``L``.
 
     Deviations: the paper's ``lambda`` is an absolute threshold on a row's residual norm; genad
     states it per feature (the paper's lambda equals ``lam * sqrt(n_features)``) so that one default

@@ -64,7 +64,10 @@ class METER(StreamDetector):
     conditions on the batch mean in training); its last layer starts at zero, so shifts start at
     0; the evidential loss is Sensoy et al.'s squared-error form with a fixed KL weight ``lamb``;
     after an offline update the window starts afresh (the reference re-checks every following
-    record against the overlapping window, which can retrain on every record).
+    record against the overlapping window, which can retrain on every record). The warm-up records
+    are scored too, once the model has warmed up, and enter the drift window and the running mean
+    uncertainty, as for every streaming detector in genad (the reference removes its training records
+    from the stream it scores).
 
     Parameters
     ----------

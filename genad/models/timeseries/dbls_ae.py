@@ -135,7 +135,11 @@ class DBLSAE(SeriesDetector):
     spikes/level shifts on one random channel, share ``augment_share * k / (M - 1)`` and magnitude
     ``augment_magnitude * k / (M - 1)`` for member ``k``; ensemble mean (not median) of the errors;
     BLS's sparse fine-tuning with lasso weight 1e-3 and 50 ADMM iterations; enhancement shrinkage
-    0.8; ridge ``lam = 1e-2``; windows of 16 steps, training windows every 4 steps, every window
+    0.8 (the pre-activations divided by their largest absolute value); feature nodes min-max scaled
+    to [0, 1] (as BLS's Python reference; its MATLAB one uses [-1, 1]); enhancement weights
+    orthogonalised only when there are at least as many feature nodes as enhancement nodes, plain
+    Gaussian otherwise (BLS orthogonalises the transpose then; with the defaults, 101 inputs to 200
+    nodes, they are plain Gaussian); ridge ``lam = 1e-2``; windows of 16 steps, training windows every 4 steps, every window
     scored (``score_stride=1``, each step scored by the 16 windows covering it); float32 products
     with float64 solves.
 
