@@ -41,6 +41,8 @@ class DTE(TorchDetector):
     step at ``T - 1`` (with standardised features: mean squared distance per feature above
     ``sigma_T^2 = 0.78``, common on small data sets). ``statistic="mean"`` (default) takes the
     posterior mean of ``t``, which grows strictly with ``m`` and so ranks those rows as well.
+    The training rows' own scores (``decision_scores_``, the threshold's reference) leave each row
+    out of its own neighbours, as a new row is scored (the paper's code scores test rows only).
 
     ``kind="categorical"`` (DTE-C, default) trains an MLP to classify the diffusion time of noised
     training rows into ``n_bins`` equal bins of ``[0, T)`` with cross-entropy; the score is the
