@@ -95,3 +95,12 @@ def test_command_line(data_dir, tmp_path, capsys):
     assert main(["bench-ts", "--suite", "smd", "--models", "nope", "--data-dir", data_dir,
                  "--results", results]) == 2
     assert "unknown model" in capsys.readouterr().err
+
+
+def test_the_target_verdict_is_given_on_smd_only():
+    from genad.bench.timeseries import target_check
+
+    board = pd.DataFrame({"VUS-PR": [0.7, 0.5]}, index=["dbls_ae", "win:ae"])
+    per_series = pd.DataFrame({"dbls_ae": [0.6, 0.8], "win:ae": [0.5, 0.5]}, index=["a", "b"])
+    assert target_check(board, per_series, "smd").endswith("(target +0.02): MET")
+    assert target_check(board, per_series, "asd").endswith("(the issue sets its target on smd only)")

@@ -248,19 +248,21 @@ def suite_leaderboard(cells: pd.DataFrame) -> pd.DataFrame:
     return board.sort_values("VUS-PR", ascending=False)
 
 
-def target_check(board: pd.DataFrame, per_series: pd.DataFrame, margin: float = 0.02) -> str:
+def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "smd", margin: float = 0.02) -> str:
     """Whether the best genad time-series model beats the best baseline by ``margin`` mean VUS-PR, with a
-    bootstrap interval of the difference over series (``per_series``: VUS-PR, series x model)."""
+    bootstrap interval of the difference over series (``per_series``: VUS-PR, series x model). The Time series
+    issue sets this target on SMD; the other suites get the comparison without a verdict."""
     ours = board[~board.index.str.startswith(WINDOW_PREFIX)]
     baselines = board[board.index.str.startswith(WINDOW_PREFIX)]
     if ours.empty or baselines.empty:
         return "target not evaluated (needs genad models and baselines in the same run)"
     best, base = ours["VUS-PR"].idxmax(), baselines["VUS-PR"].idxmax()
     gap = ours.loc[best, "VUS-PR"] - baselines.loc[base, "VUS-PR"]
-    verdict = "MET" if gap >= margin else "NOT met"
+    verdict = (f"(target +{margin}): " + ("MET" if gap >= margin else "NOT met") if suite == "smd"
+               else "(the issue sets its target on smd only)")
     return (f"best genad model {best} {ours.loc[best, 'VUS-PR']:.3f} vs best baseline {base} "
             f"{baselines.loc[base, 'VUS-PR']:.3f}: difference {gap:+.3f} "
-            f"{interval_text(per_series, best, base, 'series')} (target +{margin}): {verdict}")
+            f"{interval_text(per_series, best, base, 'series')} {verdict}")
 
 
 def series_plot(series, scores_by_model: dict[str, list[float]], title: str) -> str:
@@ -307,7 +309,7 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
         cells = frame[frame.suite == suite]
         board = suite_leaderboard(cells)
         per_series = cells[cells.status == "ok"].pivot_table(index="dataset", columns="model", values="vus_pr")
-        check = target_check(board, per_series)
+        check = target_check(board, per_series, suite)
         parts.append(f"<h2>{suite}</h2><p>{html.escape(check)}</p>{html_table(board)}"
                      f"<h3>VUS-PR per series</h3>{html_table(per_series)}")
         md += [f"\n### {suite}\n", markdown_table(board), f"\n{check}\n", f"\nVUS-PR per series ({suite}):\n",
