@@ -39,7 +39,8 @@ def test_scores_labels_probabilities(model, planted):
     assert proba.shape == (len(X_test), 2)
     assert (proba >= 0).all() and (proba <= 1).all() and np.allclose(proba.sum(1), 1)
     assert det.decision_scores_.shape == (len(X_train),)
-    np.testing.assert_allclose(det.decision_scores_, det.decision_function(X_train), rtol=1e-5, atol=1e-6)
+    if name != "ensemble":  # its DTE-NP member leaves each training row out of its neighbours (test_models_ensemble)
+        np.testing.assert_allclose(det.decision_scores_, det.decision_function(X_train), rtol=1e-5, atol=1e-6)
     assert det.labels_.shape == (len(X_train),) and np.isfinite(det.threshold_)
 
 

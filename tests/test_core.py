@@ -8,6 +8,7 @@ import torch
 from scipy import stats
 
 import genad
+from conftest import make_planted
 from genad.data import read_table
 from genad.thresholds import ContaminationThreshold, FPRThreshold, POTThreshold, make_threshold
 from genad.nn import Dropout
@@ -56,10 +57,17 @@ def test_auto_contamination_means_pot():
 
 def test_detector_calibrate_controls_false_positives(planted):
     X_train, _, _ = planted
-    det = genad.create("ae", epochs=3, random_state=0).fit(X_train[:300])
-    det.calibrate(X_train[300:], fpr=0.1)
-    assert isinstance(det.threshold_rule_, FPRThreshold)
-    assert det.p_values(X_train[:5]).shape == (5,)
+    normal = make_planted(n_normal=3000, seed=5)[0]  # exchangeable normal rows: fit, calibrate, held out
+    det = genad.create("ae", epochs=3, random_state=0).fit(normal[:300])
+    calibration, held_out = normal[300:1300], normal[1300:]
+    for fpr in (0.1, 0.02):
+        det.calibrate(calibration, fpr=fpr)
+        assert isinstance(det.threshold_rule_, FPRThreshold)
+        assert abs(det.predict(held_out).mean() - fpr) < max(0.3 * fpr, 0.01)  # the requested share, not another
+    p = det.p_values(held_out)
+    assert p.shape == (len(held_out),) and ((p > 0) & (p <= 1)).all()
+    for q in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9):  # conformal p-values of new normal rows are about uniform
+        assert abs((p <= q).mean() - q) < 0.04, q
     with pytest.raises(ValueError, match="calibrate"):
         genad.create("ae", epochs=1).fit(X_train).p_values(X_train)
 

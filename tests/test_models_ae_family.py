@@ -10,17 +10,26 @@ from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC, OneClassSVM
 
 import genad
-from conftest import make_planted
+from conftest import BASELINE_MARGIN, make_planted, mean_distance_auroc
 from genad.models.reconstruction.cae_ocsvm import sigmoid_jacobian_norm
 from genad.models.reconstruction.wta_ae import lifetime_sparsity
 from genad.nn.corruption import Corruption
 
 
+# Settings for the 400 norm-matched planted rows where a default does not suit them: 5% lifetime sparsity
+# (sized for MNIST's many-unit codes) lets too few units reconstruct each 8-feature row (AUROC 0.77, and
+# 0.88 at 10%); with the default 20 epochs of 256-row batches (40 steps) the contractive encoder has not yet
+# separated the subspace from the directions off it (AUROC 0.50; 0.91 after 60 epochs of 64-row batches).
+PLANTED_SETTINGS = {"wta_ae": {"sparsity": 0.2}, "cae_ocsvm": {"epochs": 60, "batch_size": 64}}
+
+
 @pytest.mark.parametrize("name", ["robust_ae", "wta_ae", "dae", "cae_ocsvm"])
-def test_planted_anomalies_rank_above_normal(name, planted):
-    X_train, X_test, y_test = planted
-    det = genad.create(name, random_state=0).fit(X_train)
-    assert roc_auc_score(y_test, det.decision_function(X_test)) >= 0.9
+def test_planted_anomalies_rank_above_normal(name, planted_norm_matched):
+    """Anomalies off the normal rows' subspace, with their norms: the distance to the mean is near chance."""
+    X_train, X_test, y_test = planted_norm_matched
+    det = genad.create(name, random_state=0, **PLANTED_SETTINGS.get(name, {})).fit(X_train)
+    baseline = mean_distance_auroc(X_train, X_test, y_test)
+    assert roc_auc_score(y_test, det.decision_function(X_test)) >= baseline + BASELINE_MARGIN
 
 
 # --- robust_ae ---------------------------------------------------------------------------------

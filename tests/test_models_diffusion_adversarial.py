@@ -7,6 +7,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import genad
+from conftest import BASELINE_MARGIN, mean_distance_auroc
 
 # one tiny, fast setting per model; each still learns the planted structure
 SETTINGS = {
@@ -18,8 +19,10 @@ SETTINGS = {
     "ganomaly": dict(epochs=30, batch_size=64),
     "adae": dict(epochs=30, batch_size=64),
 }
-# GAN training is noisy on 400 rows: the adversarial models get a lower, still clearly better-than-chance bar
-MIN_AUROC = {"anogan": 0.8, "f_anogan": 0.8, "ganomaly": 0.8, "adae": 0.9}
+# Where the ranking test needs more than SETTINGS: AnoGAN's generator must cover the normal subspace before a
+# latent search can find a row's nearest normal point (30 epochs at lr 2e-4: AUROC 0.52 on the norm-matched
+# anomalies; with these, 0.96-0.98 over seeds 0-2).
+PLANTED_EXTRA = {"anogan": dict(epochs=100, lr=1e-3, latent_dim=2)}
 
 
 def make(key: str, **extra):
@@ -28,10 +31,11 @@ def make(key: str, **extra):
 
 
 @pytest.mark.parametrize("key", sorted(SETTINGS))
-def test_planted_anomalies_rank_above_normal(key, planted):
-    X_train, X_test, y_test = planted
-    scores = make(key).fit(X_train).decision_function(X_test)
-    assert roc_auc_score(y_test, scores) >= MIN_AUROC.get(key, 0.9)
+def test_planted_anomalies_rank_above_normal(key, planted_norm_matched):
+    """Anomalies off the normal rows' subspace, with their norms: the distance to the mean is near chance."""
+    X_train, X_test, y_test = planted_norm_matched
+    scores = make(key, **PLANTED_EXTRA.get(key, {})).fit(X_train).decision_function(X_test)
+    assert roc_auc_score(y_test, scores) >= mean_distance_auroc(X_train, X_test, y_test) + BASELINE_MARGIN
 
 
 @pytest.mark.parametrize("key", ["dte", "dte_np"])
@@ -102,6 +106,10 @@ def test_ddpm_reconstruction_restores_anomalies_towards_normal(planted):
     anomalies = y_test == 1
     moved = np.linalg.norm(restored - X_test, axis=1)
     assert moved[anomalies].mean() > 2 * moved[~anomalies].mean()
+    # normal rows are kept near where they are, not replaced by a typical row (restoring every row to the
+    # training mean would move each normal row by exactly its distance to the mean: ratio 1; measured 0.48)
+    to_mean = np.linalg.norm(X_test - X_train.mean(0), axis=1)
+    assert moved[~anomalies].mean() < 0.7 * to_mean[~anomalies].mean()
     draws = det.sample(200)
     assert np.abs(draws.mean(0) - X_train.mean(0)).max() < 0.3
     assert np.abs(draws.std(0) - X_train.std(0)).max() < 0.3

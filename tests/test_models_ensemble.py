@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import genad
+from conftest import BASELINE_MARGIN, mean_distance_auroc
 
 MEMBERS = ("ae?epochs=3", "dte?kind=nonparametric", "made?epochs=3")
 
@@ -42,15 +43,18 @@ def test_each_member_is_the_model_it_names_with_the_ensemble_seed(fitted, plante
     np.testing.assert_array_equal(member.decision_function(X_test), alone.decision_function(X_test))
 
 
-def test_each_member_is_standardised_by_its_own_training_scores(planted):
+def test_each_member_is_standardised_by_its_own_training_scores(planted_norm_matched):
     """Members on different scales weigh alike: each one's raw scores become z-scores of its training scores."""
-    X_train, X_test, y_test = planted
+    X_train, X_test, y_test = planted_norm_matched  # anomalies with normal norms, off the normal subspace
     ens = genad.create("ensemble", members=MEMBERS, random_state=0).fit(X_train)
     for member, standardised in zip(ens.members_, ens.member_scores(X_test)):
         train = member.decision_scores_
         np.testing.assert_allclose(standardised, (member.decision_function(X_test) - train.mean()) / train.std(),
                                    rtol=1e-9)
-    assert roc_auc_score(y_test, ens.decision_function(X_test)) >= 0.9
+    auc = roc_auc_score(y_test, ens.decision_function(X_test))
+    assert auc >= mean_distance_auroc(X_train, X_test, y_test) + BASELINE_MARGIN
+    # dte?kind=nonparametric needs no training (0.99 alone), which keeps an ensemble of untrained networks at 0.92
+    assert auc >= 0.95
 
 
 @pytest.mark.parametrize("members", [(), "ae", ("nonexistent",), ("lstm_ad",), ("ensemble",), ("ae?epochs",)])

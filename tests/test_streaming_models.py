@@ -25,11 +25,27 @@ def test_registered_as_streaming_models():
     assert genad.get_info("memstream").family == "streaming"
 
 
-def test_memstream_ranks_spikes_above_the_drifting_normal(stream):
-    X, y = stream
+def recent_baselines(X, y, window: int = 64) -> tuple[float, float]:
+    """AUROCs of two simple streaming scores: the distance to the mean of the last ``window`` records, and
+    the L1 distance to the nearest of them (a raw kNN memory that admits every record)."""
+    to_mean, nearest = np.zeros(len(X)), np.zeros(len(X))
+    for i in range(1, len(X)):
+        recent = X[max(0, i - window):i].astype(np.float64)
+        to_mean[i] = np.linalg.norm(X[i] - recent.mean(0))
+        nearest[i] = np.abs(recent - X[i]).sum(1).min()
+    return roc_auc_score(y, to_mean), roc_auc_score(y, nearest)
+
+
+def test_memstream_ranks_spikes_above_the_drifting_normal():
+    """Spikes as far from the recent mean as normal records, but off their pattern (baselines: ~0.53, ~0.92)."""
+    X, y = drifting_stream(norm_matched=True)
     det = MemStream(random_state=0, memory_size=64, epochs=5, beta=1.0, **PAPER_SETTING)
     scores = det.process(X)
-    assert roc_auc_score(y, scores) >= 0.9
+    to_mean, nearest = recent_baselines(X, y)
+    auc = roc_auc_score(y, scores)
+    assert auc >= to_mean + 0.2
+    # a memory that only admits records it finds normal, standardised by them, beats one that admits all
+    assert auc >= nearest + 0.03
     assert det.n_updates_ > 64  # the FIFO memory follows the drift beyond the warm-up replay
 
 
@@ -189,6 +205,10 @@ def test_label_free_threshold_and_score_scale_come_from_the_memory():
 
 
 def test_meter_ranks_spikes_and_adapts(stream):
+    """On this stream's large spikes. Not a bar above simple baselines: the distance to the mean of the last
+    64 records and the nearest of them rank these spikes at 0.99 and 1.00; on the norm-matched stream
+    (drifting_stream(norm_matched=True)) METER ranks at 0.53-0.61 (also with emb_rate 0.5 and 300 epochs),
+    against 0.53 and 0.92 for the two baselines. An untrained or never-updated METER gets 0.82-0.83 here."""
     X, y = stream
     det = METER(random_state=0, warm_up_size=128, epochs=20, update_epochs=10, hyper_hidden=16,
                 window=10, max_uncertain=0)
