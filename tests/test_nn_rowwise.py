@@ -36,3 +36,18 @@ def test_shifted_layer_is_each_rows_own_linear_map(layer):
         expected = weight.astype(np.float64) @ H[i] + b + shift[i, 5 + d_in * d_out:]
         np.testing.assert_allclose(out[i], expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(rowwise.dense_rows(H, W_t, b), H.astype(np.float64) @ W_t + b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shifted", [False, True])
+def test_rows_in_parallel_blocks_equal_rows_alone(shifted):
+    """A batch large enough for the parallel row blocks gives every row exactly its result alone."""
+    rng = np.random.default_rng(1)
+    n = rowwise._PARALLEL_ROWS + 45
+    H, W_t, b = (rng.normal(size=shape).astype(np.float32) for shape in ((n, 19), (19, 7), (7,)))
+    shift = rng.normal(size=(n, 19 * 7 + 7)).astype(np.float32) if shifted else None
+    together = rowwise.dense_rows(H, W_t, b, shift)
+    for i in (0, 63, 64, n - 1):
+        alone = rowwise.dense_rows(H[i:i + 1], W_t, b, None if shift is None else shift[i:i + 1])
+        np.testing.assert_array_equal(together[i], alone[0])
+    np.testing.assert_array_equal(together, rowwise._dense_numpy(H, W_t, b, rowwise._NO_SHIFT if shift is None
+                                                                  else shift, 0))

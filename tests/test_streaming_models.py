@@ -263,7 +263,7 @@ def test_streams_without_numba_are_exact_too(stream, monkeypatch, make):
     """The numpy fallback of the row-invariant layers (no numba installed) keeps process == one record at a time."""
     import genad.nn.rowwise as rowwise
 
-    monkeypatch.setattr(rowwise, "_KERNEL", None)
+    monkeypatch.setattr(rowwise, "_dense_row_range", None)
     monkeypatch.setattr(rowwise, "_ABS_KERNEL", None)
     X = stream[0][:900]
     batched = make()

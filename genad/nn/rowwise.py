@@ -2,7 +2,8 @@
 
 Exact stream processing (``process`` equal to one record at a time) needs a record's score not to depend on the
 batch it arrives in. BLAS matrix products change their summation order with the batch size, so streaming models
-score with these layers instead of torch's. With numba a compiled kernel loops over rows, and within a row adds the
+score with these layers instead of torch's. With numba a compiled kernel loops over rows (large batches in parallel
+blocks of rows, which changes no row's arithmetic), and within a row adds the
 input columns one by one into all outputs at once (the loop over outputs vectorises); without numba numpy does the
 same column by column over all rows. Both paths make the same float32 products and sums in the same order.
 """
@@ -50,9 +51,13 @@ def dense_rows(H: np.ndarray, W_t: np.ndarray, b: np.ndarray, shift: np.ndarray 
     """
     H = np.ascontiguousarray(H, dtype=np.float32)
     shift = _NO_SHIFT if shift is None else np.ascontiguousarray(shift, dtype=np.float32)
-    if _KERNEL is not None:
-        return _KERNEL(H, W_t, b, shift, offset)
-    return _dense_numpy(H, W_t, b, shift, offset)
+    if _dense_row_range is None:
+        return _dense_numpy(H, W_t, b, shift, offset)
+    if H.shape[0] >= _PARALLEL_ROWS:
+        return _dense_row_blocks(H, W_t, b, shift, offset)
+    out = np.empty((H.shape[0], W_t.shape[1]), dtype=np.float32)  # few rows: no thread start-up
+    _dense_row_range(H, W_t, b, shift, offset, out, 0, H.shape[0])
+    return out
 
 
 def abs_error_rows(X: np.ndarray, R: np.ndarray) -> np.ndarray:
@@ -79,13 +84,13 @@ def _abs_error_kernel(X, R):
     return total
 
 
-def _dense_kernel(H, W_t, b, shift, offset):
-    n, d_in = H.shape
+def _dense_row_range(H, W_t, b, shift, offset, out, i0, i1):
+    """Rows ``i0:i1`` of the layer, written to ``out``: each row alone, its input columns added in order."""
+    d_in = H.shape[1]
     d_out = W_t.shape[1]
     shifted = shift.shape[0] > 0
     bias_at = offset + d_in * d_out
-    out = np.empty((n, d_out), dtype=np.float32)
-    for i in range(n):
+    for i in range(i0, i1):
         acc = out[i]
         for o in range(d_out):
             acc[o] = b[o]
@@ -100,6 +105,15 @@ def _dense_kernel(H, W_t, b, shift, offset):
             else:
                 for o in range(d_out):
                     acc[o] += W_t[k, o] * h
+
+
+def _dense_row_blocks(H, W_t, b, shift, offset):
+    """All rows, in blocks of ``_BLOCK_ROWS`` run in parallel (rows are independent, so the result is the same)."""
+    n = H.shape[0]
+    out = np.empty((n, W_t.shape[1]), dtype=np.float32)
+    for block in _prange((n + _BLOCK_ROWS - 1) // _BLOCK_ROWS):
+        i0 = block * _BLOCK_ROWS
+        _dense_row_range(H, W_t, b, shift, offset, out, i0, min(i0 + _BLOCK_ROWS, n))
     return out
 
 
@@ -116,5 +130,12 @@ def _dense_numpy(H, W_t, b, shift, offset):
     return out
 
 
-_KERNEL = None if numba is None else numba.njit(cache=True)(_dense_kernel)
-_ABS_KERNEL = None if numba is None else numba.njit(cache=True)(_abs_error_kernel)
+# each kernel compiles its own Python function: numba's on-disk cache is keyed by the function, not by ``parallel``
+_PARALLEL_ROWS, _BLOCK_ROWS = 256, 64
+if numba is not None:
+    _prange = numba.prange
+    _dense_row_range = numba.njit(cache=True)(_dense_row_range)
+    _dense_row_blocks = numba.njit(cache=True, parallel=True)(_dense_row_blocks)
+    _ABS_KERNEL = numba.njit(cache=True)(_abs_error_kernel)
+else:  # pragma: no cover - exercised only where numba is absent
+    _prange, _dense_row_range, _ABS_KERNEL = range, None, None
