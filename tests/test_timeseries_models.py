@@ -1,5 +1,6 @@
 """The four time-series detectors: the detector contract on (T, D) series, plus what makes each itself."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -230,3 +231,16 @@ def test_lstm_ad_forecasts_and_uses_the_dynamic_threshold():
     assert flagged[labels == 1].mean() > 0.8 and flagged[labels == 0].mean() < 0.05
     plain = genad.create("lstm_ad", threshold="contamination", random_state=0, **FAST["lstm_ad"]).fit(train)
     assert not isinstance(plain.threshold_rule_, DynamicThreshold)
+
+
+def test_lstm_ad_levels_the_first_window_of_smoothed_errors(data):
+    """As the reference: where the moving average has not settled, the mean of the first two windows stands in."""
+    train, test, _ = data
+    det = genad.create("lstm_ad", random_state=0, **FAST["lstm_ad"]).fit(train)
+    scores, window = det.decision_function(test), FAST["lstm_ad"]["window"]
+    assert np.all(scores[:window] == scores[0]) and scores[window] != scores[0]
+    from genad.timeseries.base import TorchSeriesDetector
+
+    raw = pd.Series(TorchSeriesDetector._score(det, test)).ewm(span=det.smoothing_span).mean().to_numpy()
+    np.testing.assert_allclose(scores[0], raw[:2 * window].mean())
+    np.testing.assert_allclose(scores[window:], raw[window:])

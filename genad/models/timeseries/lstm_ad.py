@@ -43,6 +43,9 @@ class LSTMAD(TorchSeriesDetector):
     dynamic threshold (:class:`genad.timeseries.thresholds.DynamicThreshold`) on the smoothed
     errors of the series being scored, unless ``threshold="contamination"``.
 
+    As in the reference, the first ``window`` smoothed errors of a series are set to the mean of the first
+    ``2 * window`` (the reference: ``l_s``, its input length), where the moving average has not settled.
+
     Paper defaults kept: 2 LSTM layers of 80 units, dropout 0.3, Adam, MSE loss,
     validation split 20% with early stopping (patience 10), EWMA smoothing over 5% of a 2,100-error
     window (span 105), dynamic-threshold ``z`` in 2.5..12, error buffer 100, pruning ``p = 0.13``.
@@ -115,7 +118,11 @@ class LSTMAD(TorchSeriesDetector):
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         errors = super()._score(X)
-        return pd.Series(errors).ewm(span=self.smoothing_span).mean().to_numpy()
+        smoothed = pd.Series(errors).ewm(span=self.smoothing_span).mean().to_numpy().copy()
+        # as the reference: the first window's smoothed errors, from a short average, are replaced by the mean of
+        # the first two windows' (an unsettled average would look like a drop, or a burst, of the errors)
+        smoothed[:self.window] = smoothed[:2 * self.window].mean()
+        return smoothed
 
     def fit(self, X: Any, y: Any = None) -> "LSTMAD":
         super().fit(X, y)
