@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from genad.base import BaseDetector, hyperparameters
 from genad.timeseries.base import SeriesDetector
+from genad.timeseries.windows import window_starts
 
 
 @hyperparameters
@@ -77,6 +78,19 @@ class WindowedDetector(SeriesDetector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         window_scores = np.asarray(self.inner_.decision_function(self._flat_windows(X, self.score_stride)))
         return self._to_steps(window_scores.astype(np.float64), len(X))
+
+    def _training_scores(self, X: np.ndarray) -> np.ndarray:
+        # the windows the inner model was fitted on keep its own training scores, which leave each one out of its
+        # neighbours where the model needs it (DTE-NP, PyOD's KNN); re-scored, they would be their own neighbours
+        window_scores = np.asarray(self.inner_.decision_function(self._flat_windows(X, self.score_stride)),
+                                   dtype=np.float64)
+        own = getattr(self.inner_, "decision_scores_", None)
+        if own is not None:
+            _, scored, fitted = np.intersect1d(window_starts(len(X), self.window, self.score_stride),
+                                               window_starts(len(X), self.window, self.train_stride),
+                                               return_indices=True)
+            window_scores[scored] = np.asarray(own, dtype=np.float64)[fitted]
+        return self._to_steps(window_scores, len(X))
 
     @property
     def registry_name(self) -> str:  # errors name the wrapped model
