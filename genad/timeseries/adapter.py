@@ -76,14 +76,12 @@ class WindowedDetector(SeriesDetector):
         self.inner_.fit(self._flat_windows(X, self.train_stride))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        window_scores = np.asarray(self.inner_.decision_function(self._flat_windows(X, self.score_stride)))
-        return self._to_steps(window_scores.astype(np.float64), len(X))
+        return self._to_steps(self._window_scores(X), len(X))
 
     def _training_scores(self, X: np.ndarray) -> np.ndarray:
         # the windows the inner model was fitted on keep its own training scores, which leave each one out of its
         # neighbours where the model needs it (DTE-NP, PyOD's KNN); re-scored, they would be their own neighbours
-        window_scores = np.asarray(self.inner_.decision_function(self._flat_windows(X, self.score_stride)),
-                                   dtype=np.float64)
+        window_scores = self._window_scores(X)
         own = getattr(self.inner_, "decision_scores_", None)
         if own is not None:
             _, scored, fitted = np.intersect1d(window_starts(len(X), self.window, self.score_stride),
@@ -91,6 +89,10 @@ class WindowedDetector(SeriesDetector):
                                                return_indices=True)
             window_scores[scored] = np.asarray(own, dtype=np.float64)[fitted]
         return self._to_steps(window_scores, len(X))
+
+    def _window_scores(self, X: np.ndarray) -> np.ndarray:
+        """The inner model's score of each window, every ``score_stride`` steps."""
+        return np.asarray(self.inner_.decision_function(self._flat_windows(X, self.score_stride)), dtype=np.float64)
 
     @property
     def registry_name(self) -> str:  # errors name the wrapped model
