@@ -78,10 +78,14 @@ def _numeric_frame(frame: Any, name: str) -> np.ndarray:
            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
     if bad:
         times = [str(c) for c, dtype in frame.dtypes.items() if pd.api.types.is_datetime64_any_dtype(dtype)]
-        hint = (f"; time stamps {times} carry no feature: make them the index (frame.set_index({times[0]!r})) "
-                "or drop them" if times else "")
+        hint = f"; time stamps {times} are not a feature: {time_stamp_advice(times[0])}" if times else ""
         raise TypeError(f"{name} has non-numeric column(s) {bad}; encode them as numbers first{hint}")
     return frame.to_numpy(dtype=np.float64)
+
+
+def time_stamp_advice(column: str) -> str:
+    """How to keep a time-stamp column out of the features (time-series detectors take rows in time order)."""
+    return f"make it the index (frame.set_index({column!r})) or drop it"
 
 
 def as_scores(scores: Any, *, name: str = "scores", min_size: int = 1, need: str = "") -> np.ndarray:

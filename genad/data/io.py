@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from genad.validation import as_labels
+from genad.validation import as_labels, time_stamp_advice
 
 #: Column names taken as the label (and kept out of the features) when no label column is named.
 LABEL_COLUMNS = ("y", "label")
@@ -121,8 +121,7 @@ def _check_frame(features: Any, path: Path, label: str | None) -> None:
             if _all_dates(features[column]):
                 first = features[column].dropna().iloc[0]
                 raise TypeError(f"{path}: column {column!r} holds time stamps ({str(first)!r}, ...), which are not "
-                                f"a feature: drop it, or read the file with pandas and make it the index "
-                                f"(frame.set_index({column!r}))")
+                                f"a feature: read the file with pandas and {time_stamp_advice(column)}")
             raise TypeError(f"{path}: column {column!r} is not numeric (it holds {example or 'text'}); "
                             f"encode text/categorical columns as numbers first")
 
