@@ -84,7 +84,7 @@ class StreamDetector(BaseDetector):
     def warm_up(self, X: Any) -> "StreamDetector":
         """Build the initial state from ``X`` (e.g. rows known to be normal); resets the stream."""
         self._check_params()
-        X = as_2d_float(X, min_rows=self._warm_up_rows())
+        X = as_2d_float(X, min_rows=self.warm_up_rows())
         self._reset(X.shape[1])
         self._warm_up(X)
         self.warmed_up_ = True
@@ -156,15 +156,16 @@ class StreamDetector(BaseDetector):
 
     # --- BaseDetector hooks: fit = warm up, score = no learning ---------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
-        if X.shape[0] < self._warm_up_rows():
-            raise ValueError(f"{self.registry_name} needs at least {self._warm_up_rows()} rows to warm up, "
+        if X.shape[0] < self.warm_up_rows():
+            raise ValueError(f"{self.registry_name} needs at least {self.warm_up_rows()} rows to warm up, "
                              f"got {X.shape[0]}")
         self._reset(X.shape[1])
         self._warm_up(X)
         self.warmed_up_ = True
 
     # --- shared machinery ----------------------------------------------------------------------
-    def _warm_up_rows(self) -> int:
+    def warm_up_rows(self) -> int:
+        """How many records the model buffers before its warm-up (and before it scores any)."""
         return max(int(self.warm_up_size), self.min_fit_rows)
 
     def _reset(self, n_features: int) -> None:
@@ -212,10 +213,10 @@ class StreamDetector(BaseDetector):
             self.feature_keys_ = keys
 
     def _fill_warm_up(self, X: np.ndarray) -> np.ndarray:
-        need = self._warm_up_rows() - self.buffer_.shape[0]
+        need = self.warm_up_rows() - self.buffer_.shape[0]
         self.n_seen_ += X.shape[0]
         self.buffer_ = np.concatenate([self.buffer_, X[:need]])
-        if self.buffer_.shape[0] < self._warm_up_rows():
+        if self.buffer_.shape[0] < self.warm_up_rows():
             return np.empty(0)
         self._warm_up(self.buffer_)
         self.warmed_up_ = True
@@ -244,7 +245,7 @@ class StreamDetector(BaseDetector):
     def _require_warm(self) -> None:
         if not getattr(self, "warmed_up_", False):
             raise ValueError(f"{self.registry_name} is not warmed up: call warm_up(X) or stream at least "
-                             f"{self._warm_up_rows()} records first")
+                             f"{self.warm_up_rows()} records first")
 
     def _check_state(self, state: Any) -> None:
         """Is ``state`` a stream state of this model, format and setting? (Its contents: :meth:`_load`.)"""
@@ -274,9 +275,9 @@ class StreamDetector(BaseDetector):
         buffer = state_arrays(state, {"buffer": (np.float32, ("rows", n))})["buffer"]
         if warmed_up and len(buffer):
             raise ValueError(f"a warmed-up stream buffers no records, got {len(buffer)}")
-        if not warmed_up and (len(buffer) != n_seen or n_scored or len(buffer) >= self._warm_up_rows()):
+        if not warmed_up and (len(buffer) != n_seen or n_scored or len(buffer) >= self.warm_up_rows()):
             raise ValueError(f"before the warm-up every record seen is buffered and none scored, with fewer than "
-                             f"{self._warm_up_rows()}; got n_seen={n_seen}, n_scored={n_scored}, "
+                             f"{self.warm_up_rows()}; got n_seen={n_seen}, n_scored={n_scored}, "
                              f"{len(buffer)} buffered")
         keys = _feature_keys(state.get("feature_keys"), n)  # absent from states written before genad named them
         model_state = state.get("model_state")

@@ -45,9 +45,9 @@ def run_stream(model: str, data: str, out: str, checkpoint: str | None = None, e
     det = genad.create(model, **(params or {}))
     if not isinstance(det, StreamDetector):
         raise ValueError(f"model {model!r} is not a streaming detector; see `genad list --modality stream`")
-    if folder is None and X.shape[0] < det._warm_up_rows():
+    if folder is None and X.shape[0] < (needed := det.warm_up_rows()):
         # without a checkpoint the records buffered for the warm-up are lost at exit: nothing would ever be scored
-        raise ValueError(f"{data} holds {X.shape[0]} records, fewer than the {det._warm_up_rows()} that {model} "
+        raise ValueError(f"{data} holds {X.shape[0]} records, fewer than the {needed} that {model} "
                          "buffers to warm up on before it scores any; set a smaller warm-up (memstream: "
                          "--set memory_size=N, meter: --set warm_up_size=N; the streams suite uses min(2048, n/10)) "
                          "or give --checkpoint to continue when the file has grown")
