@@ -123,10 +123,16 @@ def test_a_bad_parameter_is_named(params, error, fragment):
         inject_anomalies(sine(), **params)
 
 
-@pytest.mark.parametrize("kind", ["global", "contextual", "shapelet", "trend"])
+@pytest.mark.parametrize("kind", ["global", "shapelet", "trend"])
 def test_a_strength_that_overflows_is_named(kind):
     with pytest.raises(ValueError, match=f"{kind} anomalies with strength=1e\\+308.*float32 range"):
         inject_anomalies(sine() * 100, kind, strength=1e308, length=20, context=5)
+
+
+def test_a_huge_contextual_strength_is_capped_at_the_series_range():
+    x = sine() * 100
+    y, labels = inject_anomalies(x, "contextual", n=3, strength=1e308, context=5, seed=0)
+    assert set(y[labels == 1]) <= {x.min(), x.max()}
 
 
 def test_a_tensor_that_needs_grad_is_read():

@@ -38,6 +38,16 @@ def test_local_anomalies_are_near_the_normals_but_outside_their_typical_set(norm
     assert np.median(cdist(local, normals).min(1)) < 0.5 * np.median(cdist(globals_, normals).min(1))
 
 
+def test_local_anomalies_have_the_mixture_covariances_scaled_by_alpha(normals, mixture):
+    X = generate_anomalies("local", normals, 20000, seed=4, alpha=5.0)
+    # the covariance of the mixture with every component covariance times alpha, means and weights kept
+    centre = mixture.weights_ @ mixture.means_
+    between = np.einsum("k,ki,kj->ij", mixture.weights_, mixture.means_ - centre, mixture.means_ - centre)
+    expected = 5.0 * np.einsum("k,kij->ij", mixture.weights_, mixture.covariances_) + between
+    np.testing.assert_allclose(np.cov(X, rowvar=False), expected, atol=0.05 * np.abs(expected).max())
+    np.testing.assert_allclose(X.mean(0), centre, atol=0.1)
+
+
 def test_global_anomalies_spread_uniformly_over_the_widened_range(normals):
     X = generate_anomalies("global", normals, 2000, seed=1, alpha=1.1)
     low, high = normals.min(0), normals.max(0)
@@ -62,12 +72,15 @@ def test_clustered_anomalies_form_tight_groups_away_from_the_normals(normals, mi
     assert mixture.score_samples(X).max() < mixture.score_samples(normals).min()
     assert cdist(X, normals).min() > 3.0
     labels = cdist(X, 5.0 * mixture.means_).argmin(1)  # the scaled component each anomaly came from
+    for k in np.unique(labels):  # centred on beta times the component's mean (scaled about the origin)
+        np.testing.assert_allclose(X[labels == k].mean(0), 5.0 * mixture.means_[k], atol=0.3)
     spread_anomalies = np.mean([np.linalg.norm(X[labels == k] - X[labels == k].mean(0), axis=1).mean()
                                 for k in np.unique(labels)])
     normal_labels = mixture.predict(normals)
     spread_normals = np.mean([np.linalg.norm(normals[normal_labels == k] - mixture.means_[k], axis=1).mean()
                               for k in range(mixture.n_components)])
     assert spread_anomalies < 1.3 * spread_normals
+
 
 @pytest.mark.parametrize("kind", ["local", "global", "dependency", "clustered"])
 def test_seeded(kind, normals):

@@ -41,6 +41,15 @@ def test_contextual_point_is_far_from_its_neighbours_but_inside_the_global_range
         assert x.min() < y[t] < x.max()
 
 
+def test_contextual_point_stays_inside_the_global_range_when_its_offset_would_leave_it():
+    # a neighbourhood of 51 steps spans a whole period: 3 of its std from its mean lie beyond [-1, 1]
+    x = sine(period=50)
+    y, labels = inject_anomalies(x, "contextual", n=8, strength=3.0, context=25, seed=1)
+    points = y[labels == 1]
+    assert (x.min() <= points).all() and (points <= x.max()).all()
+    assert (points != x[labels == 1]).all()
+
+
 def test_shapelet_keeps_level_and_amplitude_but_changes_shape():
     x = sine()
     y, labels = inject_anomalies(x, "shapelet", n=4, length=50, strength=1.0, seed=2)

@@ -6,16 +6,19 @@ Each generator learns from the *normal* rows of a real dataset and draws anomali
   points near the normal modes but outside their typical set.
 - ``global``: independent uniform draws in each feature's range widened by ``alpha`` (default 1.1).
 - ``dependency``: the normals' marginals kept, their dependence removed. ADBench fits a vine copula to
-  the normals and draws anomalies from independent (KDE) marginals; genad draws each feature independently
-  from the normals' empirical marginal (the independence copula with empirical quantile functions,
-  linearly interpolated), which keeps every marginal and breaks all dependence without pyvinecopulib.
+  the normals (the ``copulas`` package) and draws anomalies from independent Gaussian-KDE marginals; genad
+  draws each feature independently from the normals' empirical marginal (the independence copula with
+  empirical quantile functions, linearly interpolated), which keeps every marginal (up to that
+  interpolation between neighbouring values) and breaks all dependence without that dependency.
 - ``clustered``: the mixture's means scaled by ``beta`` (default 5), covariances kept: tight groups away
-  from the normal data.
+  from the normal data. As in ADBench the means are scaled about the origin, so a component centred near
+  zero moves little: synthesise on unscaled data (the bench does, and standardises afterwards).
 
 As in ADBench the mixture's number of components is chosen by BIC (1 to ``max_components``). Deviations:
-genad keeps the dataset's real normal rows (ADBench also re-draws the normals from the fitted model), and the
-``global`` range is widened about each feature's centre rather than about zero, so it does not depend on
-where the origin lies.
+genad keeps the dataset's real normal rows (ADBench also re-draws the normals from the fitted model), so the
+``global`` range is that of the real normal rows (ADBench's is that of its re-drawn ones); that range is
+widened about each feature's centre rather than about zero (ADBench draws from ``[alpha * min, alpha * max]``),
+so it does not depend on where the origin lies.
 
 References
 ----------
@@ -72,7 +75,8 @@ def _in_range(out: np.ndarray, kind: str, param: str, value: float, X_normal: np
 
 
 def fit_normal_mixture(X_normal: np.ndarray, seed: int, max_components: int = 9) -> GaussianMixture:
-    """The full-covariance Gaussian mixture with the lowest BIC among 1..``max_components`` components."""
+    """The full-covariance Gaussian mixture with the lowest BIC among 1..``max_components`` components
+    (at most half the rows, so that small data sets can be fitted)."""
     best, best_bic = None, np.inf
     # EM on small matrices: extra BLAS threads only contend (50x slower on a busy machine), so use one
     with threadpool_limits(limits=1, user_api="blas"):

@@ -1,12 +1,24 @@
 """Labelled anomalies injected into time series, by the taxonomy of Lai et al. (NeurIPS 2021).
 
 Point anomalies: *global* (a value far from the whole series: ``mean ± strength * std``) and
-*contextual* (a value far from its neighbourhood ``x[t-k:t+k]`` but usually inside the global
-range). Pattern anomalies over a segment: *shapelet* (the segment's shape replaced by another basic
-shape with the same level and amplitude), *seasonal* (the segment's pattern played at ``strength``
+*contextual* (a value far from its neighbourhood ``x[t-k:t+k]``, ``mean ± strength * std`` of the
+neighbourhood, kept inside the series' range so that it is no global outlier). Pattern anomalies over a
+segment: *shapelet* (the segment's shape replaced by another basic shape, two cycles of it, with the same
+level and amplitude), *seasonal* (the segment, taken as one period of its pattern, played at ``strength``
 times its frequency) and *trend* (a linear drift reaching ``strength`` standard deviations at the
 segment's end). Each anomaly hits one random channel among those that vary (a constant channel would
 be left unchanged under its label); segments never overlap; every call is seeded.
+
+The sizes follow the paper's definitions (a point more than a multiple of the standard deviation of the
+whole series, or of its context, away from it; a segment whose shape, frequency or trend changes). The
+authors' synthetic scripts (``benchmark/synthetic/Generator`` in datamllab/tods) instead re-generate a known
+sine at another frequency and scale a point's own value by the local std; genad, which knows no generating
+function, resamples the segment and measures offsets from the mean. As there, a contextual point stays
+inside the series' range and the default seasonal factor is 3 (their context is 5 steps each side, genad's
+default ``context`` 25). Deviation: the paper's trend outlier shifts the mean for good (the script adds the
+drift to every later step, unlabelled); genad changes only the labelled segment and the series returns to
+its own level at the next step, so that the steps outside the labels are the input's, as a detector
+fitted on clean data expects of held-out data.
 
 References
 ----------
@@ -78,10 +90,15 @@ def _replay(segment: np.ndarray, strength: float) -> np.ndarray:
     return np.interp(positions, np.arange(length), segment, period=length)
 
 
-def _point_value(centre: float, offset: float, sign: float, own: float) -> float:
-    """``centre + sign * offset``, or the other side when that lands on the step's own value ``own``."""
-    value = centre + sign * offset
-    return centre - sign * offset if value == own else value
+def _point_value(centre: float, offset: float, sign: float, own: float,
+                 low: float = -np.inf, high: float = np.inf) -> float:
+    """``centre + sign * offset``, or the other side when that lands on the step's own value ``own`` or
+    outside ``[low, high]``; when neither side fits, the drawn side clipped into the range."""
+    for value in (centre + sign * offset, centre - sign * offset):
+        if low <= value <= high and value != own:
+            return value
+    value = min(max(centre + sign * offset, low), high)
+    return value if value != own else min(max(centre - sign * offset, low), high)
 
 
 def _inject_one(x: np.ndarray, original: np.ndarray, kind: str, start: int, length: int, strength: float,
@@ -93,7 +110,8 @@ def _inject_one(x: np.ndarray, original: np.ndarray, kind: str, start: int, leng
     elif kind == "contextual":
         around = np.r_[original[max(start - context, 0):start], original[start + 1:start + 1 + context]]
         offset = strength * max(around.std(), 1e-3 * original.std())
-        x[start] = _point_value(around.mean(), offset, sign, original[start])
+        # inside the series' range, as in the authors' script: beyond it the point would be a global outlier
+        x[start] = _point_value(around.mean(), offset, sign, original[start], original.min(), original.max())
     else:
         segment = original[start:start + length].copy()
         level, spread = segment.mean(), max(segment.std(), 0.1 * original.std())
@@ -144,9 +162,10 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
         range (a path is refused: read the file first).
     kind : ``"global"``, ``"contextual"``, ``"shapelet"``, ``"seasonal"`` or ``"trend"``.
     length : steps of a pattern anomaly (point anomalies take one step).
-    strength : global/contextual: standard deviations from the mean; shapelet: amplitude relative to
-        the segment's; seasonal: frequency factor (not 1, nor 1 plus a multiple of ``length``, which
-        replay the segment at its own frequency); trend: drift at the segment's end in series std.
+    strength : global/contextual: standard deviations (of the series / of the neighbourhood) from the mean,
+        a contextual point capped at the series' range; shapelet: amplitude relative to the segment's;
+        seasonal: frequency factor (not 1, nor 1 plus a multiple of ``length``, which replay the segment
+        at its own frequency); trend: drift at the segment's end in series std.
     context : half-width of the neighbourhood of a contextual anomaly.
     seed : the same seed gives the same anomalies.
 
@@ -155,7 +174,8 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     The new series (same shape, float64) and 0/1 labels per step (1 = injected). A point anomaly always
     changes its step. A pattern anomaly changes every step of its segment, except where the original
     happens to coincide with the new pattern (values the data repeat, or a seasonal replay of a partly
-    flat stretch when no channel varies over the whole segment); its label covers the segment.
+    flat stretch when no channel varies over the whole segment); its label covers the segment. Steps
+    outside the labels keep their values (a trend's drift ends with its segment: see the module notes).
 
     Raises
     ------
