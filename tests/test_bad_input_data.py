@@ -257,7 +257,7 @@ def test_nab_reads_a_good_series(nab_root):
     ("f/a.csv", {"train_fraction": 1.5}, ValueError, r"train_fraction must be in \(0.0, 1.0\)"),
     ("f/a.csv", {"train_fraction": "0.1"}, TypeError, "train_fraction must be a number"),
     ("f/a.csv", {"train_fraction": 0.01}, ValueError, "leaves no training steps"),
-    ("f/a.csv", {"train_fraction": 0.99}, ValueError, "leaves no test steps"),
+    ("f/a.csv", {"max_train": 0}, ValueError, "max_train must be"),
 ])
 def test_nab_names_the_bad_series_or_parameter(nab_root, key, kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -2,8 +2,9 @@
 
 Protocol (one default configuration per model for every series; no tuning on test labels):
 
-1. Each series comes with a training part and a test part (SMD/ASD: as published; NAB: the first 15%
-   of each series trains, as NAB's detectors do; NAB series without labelled windows are skipped).
+1. Each series comes with a training part and a test part (SMD/ASD: as published; NAB: its probationary
+   period trains, the first 15% of each series as NAB does, at most 750 rows, see
+   :data:`genad.data.timeseries.NAB_TRAIN_FRACTION`; NAB series without labelled windows are skipped).
 2. Channels are standardised with the training part's mean and std (a constant channel keeps scale 1);
    scaled values are clipped to [-10, 10] so one channel cannot dominate by itself.
 3. The model is fitted on the training part and scores every test step.

@@ -17,14 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from genad.data.io import as_path
-from genad.validation import as_labels, check_float, to_numeric_array
+from genad.validation import as_labels, check_float, check_int, to_numeric_array
 
 SMD_FOLDER = "smd/processed_interfusion"
 ASD_FOLDER = "asd/processed"
 NAB_WINDOWS = "nab/labels/combined_windows.json"
 
-#: Share of each NAB series used for training, as NAB's own detectors do ("probationary period").
+#: NAB's probationary period, which genad trains on: the first ``min(floor(0.15 * n), 750)`` rows of a
+#: series of ``n`` rows (NAB's ``getProbationPeriod``: 15%, at most ``0.15 * 5000``). NAB's scorer ignores
+#: those rows; genad scores every later row.
 NAB_TRAIN_FRACTION = 0.15
+NAB_MAX_TRAIN = 750
 
 
 @dataclass
@@ -162,9 +165,19 @@ def _nab_windows(root: Path) -> dict[str, list[list[str]]]:
 
 
 def load_nab(key: str, root: str | os.PathLike | None = None,
-             train_fraction: float = NAB_TRAIN_FRACTION) -> Series:
-    """One NAB series: the first ``train_fraction`` of it trains, the rest is scored against the windows."""
+             train_fraction: float = NAB_TRAIN_FRACTION, max_train: int | None = NAB_MAX_TRAIN) -> Series:
+    """One NAB series: its first ``min(floor(train_fraction * n), max_train)`` rows train (NAB's probationary
+    period), the rest is scored against the windows (``max_train=None``: no cap).
+
+    A step is labelled when its time stamp lies in a window, both ends included (NAB's rule; every window
+    end is a time stamp of its file, and no file or label has a time zone). Only the scored steps keep
+    labels: a window that starts in the training part counts from the first scored step, as NAB's scorer
+    ignores its probationary rows. Eight files repeat time stamps at a daylight-saving change; even
+    there, labels by time stamp equal labels by the row span from a window's start to its end.
+    """
     check_float("train_fraction", train_fraction, 0.0, 1.0, low_closed=False, high_closed=False)
+    if max_train is not None:
+        check_int("max_train", max_train, low=1)
     if not isinstance(key, str):
         raise TypeError(f"a NAB series key must be a str such as 'realKnownCause/nyc_taxi.csv', got {key!r}")
     root = data_dir(root, "nab")
@@ -177,10 +190,11 @@ def load_nab(key: str, root: str | os.PathLike | None = None,
     for start, end in windows[key]:
         labels[(stamps >= _nab_time(start, key)) & (stamps <= _nab_time(end, key))] = 1
     values = frame["value"].to_numpy(dtype=np.float32)[:, None]
-    split = int(round(len(frame) * train_fraction))
-    if not 0 < split < len(frame):
-        raise ValueError(f"train_fraction={train_fraction} leaves no {'training' if split <= 0 else 'test'} steps "
-                         f"of the {len(frame)} in {key}")
+    split = int(np.floor(len(frame) * train_fraction))
+    if max_train is not None:
+        split = min(split, max_train)
+    if split <= 0:  # a fraction below 1 always leaves test steps (floor)
+        raise ValueError(f"train_fraction={train_fraction} leaves no training steps of the {len(frame)} in {key}")
     return Series(key, values[:split], values[split:], labels[split:], stamps[split:])
 
 
