@@ -5,7 +5,7 @@ up and run over the stream as the suite runs it. Printed per stream: AUROC, the 
 share of records that score above the admission threshold (records the memory does not explain, so they can never
 enter it) in each tenth of the stream after the warm-up window. With ``--memory-sizes`` it also runs memstream
 with smaller memories (``memory_size=m``, warm-up on the first ``m`` records, everything else default) and prints
-their AUROCs.
+their AUROCs. AUROCs cover the records after the suite's warm-up window, as the suite's do.
 
 Usage: python benchmarks/memstream_memory_use.py [--memory-sizes 16,64,256]   (run with OMP_NUM_THREADS=1)
 """
@@ -24,7 +24,7 @@ def unexplained_shares(scores: np.ndarray, threshold: float, start: int, parts: 
 def main() -> None:
     import torch
 
-    from genad.bench.streams import cut_stream, warm_up_size
+    from genad.bench.streams import cut_stream, prequential_part, warm_up_size
     from genad.data.streams import STREAMS, load_stream
     from genad.metrics import auroc
     from genad.models.streaming import MemStream
@@ -42,13 +42,13 @@ def main() -> None:
         det.warm_up(X[:window])
         scores = det.process(X)
         shares = unexplained_shares(scores, det.beta_, window)
-        means["default"].append(auroc(y, scores))
+        means["default"].append(auroc(*prequential_part(y, scores)))
         line = (f"{dataset:<14} AUROC {means['default'][-1]:.3f}  updates {det.n_updates_:>5} of {len(X):>6} records"
                 f"  unexplained share per tenth {' '.join(f'{s:.2f}' for s in shares)}")
         for m in sizes:
             small = MemStream(random_state=0, memory_size=m)
             small.warm_up(X[:m])
-            means[m].append(auroc(y, small.process(X)))
+            means[m].append(auroc(*prequential_part(y, small.process(X))))
             line += f"  | memory {m}: {means[m][-1]:.3f}"
         print(line, flush=True)
     print("mean AUROC: " + ", ".join(f"{key}: {np.mean(values):.3f}" for key, values in means.items()))

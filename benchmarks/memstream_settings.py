@@ -6,7 +6,8 @@ settings (beta, memory size and, for SYN, the identity encoder: ``MemStream.pres
 For every stream of the suite (its cut, seeds 0-2) it runs the paper's per-stream settings with the label-free
 warm-up, the first ``memory_size`` records whatever they are, and prints the AUROC beside those of the suite's two
 MemStream rows read from a results file. Streams without a preset get beta 0.1 and the suite's warm-up window as
-the memory, as ``memstream-paper`` does.
+the memory, as ``memstream-paper`` does. AUROCs cover the records after the suite's warm-up window, as the
+suite's do (:func:`genad.bench.streams.prequential_part`).
 
 Usage: python benchmarks/memstream_settings.py RESULTS   (e.g. results/streams_v5.sqlite; run with OMP_NUM_THREADS=1)
 """
@@ -31,7 +32,7 @@ def stored_aurocs(results: str, model: str) -> dict[str, float]:
 def main() -> None:
     import torch
 
-    from genad.bench.streams import cut_stream, warm_up_size
+    from genad.bench.streams import cut_stream, prequential_part, warm_up_size
     from genad.data.streams import STREAMS, load_stream
     from genad.metrics import auroc
     from genad.models.streaming.memstream import PAPER_SETTING, PRESETS, MemStream
@@ -51,7 +52,7 @@ def main() -> None:
         for seed in SEEDS:
             det = MemStream(random_state=seed, **{**PAPER_SETTING, **params})
             det.warm_up(X[:det.memory_size])  # no labels: the first records, whatever they are
-            aurocs.append(auroc(y, det.process(X)))
+            aurocs.append(auroc(*prequential_part(y, det.process(X))))
         row = (label_free[dataset], float(np.mean(aurocs)), paper[dataset])
         means.append(row)
         print(f"| {dataset} | " + " | ".join(f"{v:.3f}" for v in row) + " |", flush=True)

@@ -75,6 +75,12 @@ def warm_up_size(n_records: int) -> int:
     return int(min(2048, max(16, n_records // 10)))
 
 
+def prequential_part(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels and scores the suite's metrics cover: every record after the warm-up window."""
+    n_warm = warm_up_size(len(y))
+    return y[n_warm:], scores[n_warm:]
+
+
 def window_aurocs(y: np.ndarray, scores: np.ndarray, n_windows: int = N_WINDOWS) -> list[float | None]:
     """AUROC of each of ``n_windows`` consecutive windows, in stream order; ``None`` where a window
     holds one class only (its AUROC is undefined)."""
@@ -185,7 +191,7 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
             scores = stream(X)
             seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
         n_warm = warm_up_size(len(X))  # learned from before scored by some models: in no model's metrics
-        y_scored, scored = y[n_warm:], scores[n_warm:]
+        y_scored, scored = prequential_part(y, scores)
         per_window = window_aurocs(y_scored, scored)
         windows = [a for a in per_window if a is not None]
         extra = {"records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
