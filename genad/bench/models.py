@@ -3,7 +3,9 @@
 A spec may carry parameters after ``?``, separated by ``&``: ``ae?epochs=5&hidden_dims=(32,8)``,
 ``pyod:KNN?n_neighbors=10``. Values are Python literals when they parse as such. Without parameters,
 each model runs with its own defaults (PyOD's defaults for the baselines); the seed goes to
-``random_state`` when the model takes one.
+``random_state`` when the model takes one. A PyOD baseline gets only what the protocol needs besides:
+``verbose=0`` (no training log; scores unchanged) and ``n_features`` where the class requires it (DeepSVDD).
+``contamination`` keeps PyOD's default: it sets the threshold only, not the scores that AUROC/AUPRC rank.
 """
 from __future__ import annotations
 

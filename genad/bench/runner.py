@@ -25,7 +25,8 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Callable, Generator, Iterable, Iterator
 
 import numpy as np
 
@@ -58,9 +59,14 @@ class Cell:
 
 def make_grid(datasets: list[DatasetRef], models: list[ModelSpec], seeds: list[int], protocols: list[str],
               anomalies: list[str] = (REAL,), threads: int = 1) -> list[Cell]:
-    """Every combination, datasets outermost; an empty grid or an unknown protocol is an error."""
+    """Every combination, datasets outermost; an empty grid, an unknown protocol or a value given twice is an
+    error."""
     from genad.synthesis import ANOMALY_TYPES
 
+    for name, values in (("seeds", seeds), ("protocols", protocols), ("anomalies", anomalies)):
+        twice = sorted({str(v) for v in values if list(values).count(v) > 1})
+        if twice:
+            raise ValueError(f"{name} given more than once: {', '.join(twice)} (each cell would run twice)")
     for protocol in protocols:
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; expected some of {PROTOCOLS}")
@@ -209,32 +215,68 @@ def run_local(cells: list, jobs: int = 1, max_restarts: int = 3,
     ``task`` is :func:`run_cell` for the tabular suite; another suite passes its own picklable function from a
     cell (anything with a ``key`` tuple of the store's key fields) to a record.
 
-    A worker that dies (killed, out of memory) breaks the pool: a fresh pool re-runs the unfinished cells,
-    at most ``max_restarts`` times; cells still unfinished after that are reported as failed.
+    A worker that dies (killed, out of memory) breaks the pool and stops the cells in flight with it. Those
+    cells are then retried one at a time, each in a worker of its own, at most ``max_restarts`` times: a cell
+    whose worker still dies is reported as failed, and the other cells go on in a fresh pool. One cell that
+    always kills its worker thus fails alone and does not stop the rest of the grid.
     """
     if jobs == 1:
         for cell in cells:
             yield task(cell)
         return
-    import multiprocessing
+    pending, unexplained = list(cells), 0
+    while pending:
+        in_flight = yield from _run_pool(pending, jobs, task)
+        if in_flight is None:
+            return
+        unexplained = 0 if in_flight else unexplained + 1  # a worker died before it began any cell
+        if unexplained > max_restarts:
+            for cell in pending:
+                yield _crash_record(cell, f"worker processes died {unexplained} times before running a cell")
+            return
+        for cell in in_flight:  # which of them killed its worker is unknown: each runs alone
+            for _ in range(max_restarts):
+                if (yield from _run_pool([cell], 1, task)) is None:
+                    break
+            else:
+                yield _crash_record(cell, f"worker process died {max_restarts + 1} times while running the cell")
+            pending.remove(cell)
 
-    pending = list(cells)
-    for _ in range(max_restarts + 1):
-        context = multiprocessing.get_context("spawn")  # no fork of a process that already holds torch threads
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(task, cell): cell for cell in pending}
-            try:
-                while futures:
-                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        cell = futures.pop(future)
-                        yield future.result()
-                        pending.remove(cell)
-                return
-            except BrokenProcessPool:
-                continue
-    for cell in pending:
-        yield _crash_record(cell, f"worker process died {max_restarts + 1} times while running the cell")
+
+def _run_pool(cells: list, jobs: int, task: Task) -> Generator[dict[str, Any], None, list | None]:
+    """Yield the records of ``cells`` from one process pool, removing each finished cell from ``cells``.
+
+    Returns None when every cell finished, else (a worker died) the cells that were running then: each worker
+    marks the cell it runs with a file that it removes when the cell ends, so those are the marks left behind.
+    """
+    import multiprocessing
+    import tempfile
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process that already holds torch threads
+    with tempfile.TemporaryDirectory(prefix="genad-running-") as marks, \
+            ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_marked, task, marks, index, cell): cell for index, cell in enumerate(cells)}
+        order = list(futures.values())
+        try:
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell = futures.pop(future)
+                    yield future.result()
+                    cells.remove(cell)
+        except BrokenProcessPool:
+            return [order[int(mark.name)] for mark in sorted(Path(marks).iterdir(), key=lambda m: int(m.name))]
+    return None
+
+
+def _marked(task: Task, marks: str, index: int, cell: Any) -> dict[str, Any]:
+    """``task(cell)`` in a pool worker, with a mark file that exists while it runs."""
+    mark = Path(marks) / str(index)
+    mark.touch()
+    try:
+        return task(cell)
+    finally:
+        mark.unlink()
 
 
 def _crash_record(cell, message: str) -> dict[str, Any]:
