@@ -38,6 +38,46 @@ def test_leaderboard_means_ranks_and_wins_ties_losses(tmp_path):
     assert board.loc["pyod:IForest", "total s"] == pytest.approx(3 * 2 * 0.6)
 
 
+def _fill_with_skipped_hard_dataset(path):
+    """``vae`` fails on the hard dataset c (every seed), ``pyod:KNN`` on one seed of it; the others finish."""
+    aurocs = {"ae": (0.9, 0.9, 0.6), "vae": (0.95, 0.95, None), "pyod:IForest": (0.85, 0.85, 0.6),
+              "pyod:KNN": (0.99, 0.99, 0.5)}
+    with ResultStore(path) as store:
+        for model, values in aurocs.items():
+            for dataset, auroc in zip(("a", "b", "c"), values):
+                for seed in (0, 1):
+                    key = dict(suite="tabular", dataset=dataset, model=model, seed=seed, protocol="one-class",
+                               anomalies="real")
+                    if auroc is None or (model == "pyod:KNN" and dataset == "c" and seed == 1):
+                        store.write(key | dict(status="failed", error="FloatingPointError: nan"))
+                    else:
+                        store.write(key | dict(status="ok", auroc=auroc, auprc=auroc / 2, fit_seconds=1.0,
+                                               score_seconds=0.0, peak_memory_mb=1.0))
+
+
+def test_a_model_that_skipped_a_hard_dataset_gets_no_mean_and_does_not_lead(tmp_path):
+    _fill_with_skipped_hard_dataset(tmp_path / "r.sqlite")
+    board = leaderboard(load_frame(tmp_path / "r.sqlite"), tie=0.005)
+    assert list(board.index[:2]) == ["ae", "pyod:IForest"]
+    assert board.loc["ae", "mean AUROC"] == pytest.approx(0.8) and board.loc["ae", "total s"] == pytest.approx(6)
+    for model in ("vae", "pyod:KNN"):  # over the datasets they finished: 0.95 and 0.823, ahead of ae's 0.8
+        assert np.isnan(board.loc[model, "mean AUROC"]) and np.isnan(board.loc[model, "mean AUPRC"])
+        assert np.isnan(board.loc[model, "total s"])
+    assert set(board.index[2:]) == {"vae", "pyod:KNN"}
+    assert board.loc["vae", "datasets"] == 2 and board.loc["vae", "failed cells"] == 2
+    assert board.loc["vae", "W/T/L vs IForest"] == "2/0/0"  # paired over the datasets both have
+    assert board.loc["vae", "avg rank"] == pytest.approx(2.0)  # ranks over a and b, where every model has a score
+
+
+def test_targets_leave_out_a_model_that_skipped_a_hard_dataset(tmp_path):
+    from genad.bench.targets import target_lines
+
+    _fill_with_skipped_hard_dataset(tmp_path / "r.sqlite")
+    lines = target_lines(tmp_path / "r.sqlite")
+    assert lines[1] == "[one-class] left out, with failed or missing cells: pyod:KNN, vae"
+    assert "best genad ae 0.8000 vs best PyOD pyod:IForest 0.7667: +0.0333" in lines[2]
+
+
 def test_html_with_embedded_images_and_markdown(tmp_path):
     _fill(tmp_path / "r.sqlite")
     html_path, md_path = write_report(tmp_path / "r.sqlite", tmp_path / "out" / "report.html", tmp_path / "r.md")

@@ -88,6 +88,10 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "unknown PyOD model" in capsys.readouterr().err
     assert main(base + ["--datasets", "adbench:all", "--models", "ae?epochs=0"]) == 2
     assert "epochs" in capsys.readouterr().err
+    assert main(base + ["--datasets", "adbench:all", "--models", TINY, "--seeds", "0,1,0"]) == 2
+    assert "seeds given more than once: 0" in capsys.readouterr().err
+    assert main(base + ["--datasets", "adbench:all", "--models", TINY, "--protocols", "one-class,one-class"]) == 2
+    assert "protocols given more than once: one-class" in capsys.readouterr().err
     assert not (tmp_path / "r.sqlite").exists()
 
 
@@ -133,6 +137,30 @@ def test_local_executor_retries_the_cells_of_a_worker_that_died(tmp_path):
     assert sorted(r["dataset"] for r in records) == ["a", "b"]
     assert all(r["status"] == "ok" for r in records)
     assert (tmp_path / "a.died").exists() and (tmp_path / "b.died").exists()  # both workers really died
+
+
+def dies_on_bad(cell) -> dict:
+    """A task whose worker process dies on the cell named ``bad``, every time (imported by spawned workers); the
+    other cells take a moment, so that the pool breaks while some of them are still to run."""
+    import os
+    import time
+
+    if cell.name == "bad":
+        os._exit(1)
+    time.sleep(0.3)
+    return dict(zip(("suite", "dataset", "model", "seed", "protocol", "anomalies"), cell.key), status="ok")
+
+
+def test_a_cell_that_always_kills_its_worker_fails_alone_and_the_others_finish(tmp_path):
+    from bench_data import CrashCell
+    from genad.bench import run_local
+
+    names = ["a", "bad", "b", "c", "d", "e"]
+    records = list(run_local([CrashCell(name, "") for name in names], jobs=2, max_restarts=1, task=dies_on_bad))
+    by_name = {r["dataset"]: r for r in records}
+    assert len(records) == len(names) and set(by_name) == set(names)
+    assert by_name["bad"]["status"] == "failed" and "died 2 times" in by_name["bad"]["error"]
+    assert all(by_name[name]["status"] == "ok" for name in names if name != "bad")  # before: failed with it
 
 
 def test_model_groups_expand_to_registered_models_and_baselines():

@@ -2,9 +2,16 @@
 
 For each protocol (and anomaly type), per model: the mean over datasets of the per-dataset mean AUROC and
 AUPRC (means over seeds), the average rank (AUROC, rank 1 best, ties averaged; over the datasets where every
-model finished), wins/ties/losses against each PyOD baseline (per dataset, mean AUROC; a tie when the two
-differ by less than ``tie``), total fit+score seconds, the median peak memory, and failed cells. Then a
-per-dataset AUROC table, a box plot of per-dataset AUROC per model and a runtime-vs-AUROC scatter.
+model has a score), wins/ties/losses against each PyOD baseline (per dataset, mean AUROC, over the datasets
+where both have a score: a win when the model is higher by ``tie`` or more, a tie when the two differ by less
+than ``tie``), total fit+score seconds, the median over datasets of the peak memory (its largest over seeds),
+and failed cells. Then a per-dataset AUROC table, a box plot of per-dataset AUROC per model and a
+runtime-vs-AUROC scatter.
+
+The means and the total seconds are given only for a model that finished every cell of its table (every
+dataset x seed on which any model has a score); one with failed or missing cells gets blanks there and is
+listed last: a mean over the datasets it did finish would leave out exactly the ones it failed on, often the
+hard ones, and would not compare with the others' means. Its per-dataset AUROCs, ranks and W/T/L still show.
 """
 from __future__ import annotations
 
@@ -47,17 +54,25 @@ def leaderboard(cells: pd.DataFrame, tie: float = 0.005) -> pd.DataFrame:
     models = sorted(cells.model.unique())
     board = pd.DataFrame(index=pd.Index(models, name="model"))
     grouped = table.groupby("model")
+    finished = finished_every_cell(cells)
     board["datasets"] = grouped.dataset.nunique()
-    board["mean AUROC"] = grouped.auroc.mean()
-    board["mean AUPRC"] = grouped.auprc.mean()
+    board["mean AUROC"] = grouped.auroc.mean().where(finished)
+    board["mean AUPRC"] = grouped.auprc.mean().where(finished)
     board["avg rank"] = ranks
-    board["total s"] = grouped.seconds.sum()
+    board["total s"] = grouped.seconds.sum().where(finished)
     board["median peak MiB"] = grouped.peak_memory_mb.median()
     board["failed cells"] = cells[cells.status == "failed"].groupby("model").size()
     board["failed cells"] = board["failed cells"].fillna(0).astype(int)
     for baseline in [m for m in models if m.startswith("pyod:")]:
         board[f"W/T/L vs {baseline[5:]}"] = [_wtl(auroc, m, baseline, tie) for m in models]
     return board.sort_values("mean AUROC", ascending=False)
+
+
+def finished_every_cell(cells: pd.DataFrame) -> pd.Series:
+    """Per model of ``cells``: True when it has an ``ok`` cell for every (dataset, seed) on which any model has one."""
+    ok = cells[cells.status == "ok"].drop_duplicates(["model", "dataset", "seed"])
+    wanted = len(ok[["dataset", "seed"]].drop_duplicates())
+    return ok.groupby("model").size().reindex(cells.model.unique(), fill_value=0) == wanted
 
 
 def _wtl(auroc: pd.DataFrame, model: str, baseline: str, tie: float) -> str:
@@ -161,24 +176,32 @@ def html_table(frame: pd.DataFrame) -> str:
     return frame.to_html(float_format=lambda v: _fmt(v), na_rep="", border=0, classes="t")
 
 
+_BLANKS = ("a model without a score on every dataset x seed that another model has one for gets no mean and no "
+           "total seconds (blank, listed last): a mean over the datasets it finished would skip the ones it failed on.")
+
+
 def build_report(frame: pd.DataFrame, source: str, tie: float = 0.005) -> tuple[str, str]:
     """The HTML document and the Markdown text of a results frame."""
     parts = [f"<h1>genad benchmark</h1><p>Results: <code>{html.escape(source)}</code>; "
              f"{int((frame.status == 'ok').sum())} finished cells, {int((frame.status == 'failed').sum())} "
-             f"failed. AUROC/AUPRC: mean over seeds per dataset, then over datasets. Average rank over the datasets "
-             f"where every model finished. W/T/L: datasets where the model's AUROC is higher / within {tie} / lower "
-             "than the baseline's. Peak memory: extra RSS while fitting and scoring.</p>"]
-    md = [f"Results file `{source}`; AUROC/AUPRC are means over seeds per dataset, then over datasets; "
-          f"W/T/L counts datasets where the model's AUROC beats / ties (within {tie}) / loses to the baseline."]
+             f"failed. AUROC/AUPRC: mean over seeds per dataset, then over datasets; {_BLANKS} Average rank "
+             f"over the datasets where every model has a score. W/T/L: datasets where the model's AUROC is higher "
+             f"by {tie} or more / within {tie} / lower by {tie} or more than the baseline's. Peak memory: extra "
+             "RSS while fitting and scoring (median over datasets of the largest over seeds).</p>"]
+    md = [f"Results file `{source}`; AUROC/AUPRC are means over seeds per dataset, then over datasets; {_BLANKS} "
+          f"W/T/L counts datasets where the model's AUROC beats (by {tie} or more) / ties (within {tie}) / loses to "
+          "the baseline."]
     for title, cells in _groups(frame):
         board = leaderboard(cells, tie)
         table = per_dataset(cells[cells.status == "ok"])
         datasets = table.pivot(index="dataset", columns="model", values="auroc")
-        parts.append(f"<h2>{html.escape(title)}</h2><h3>Leaderboard</h3>{html_table(board)}")
+        n_ranked = len(datasets.dropna())
+        ranked = f"Average rank over the {n_ranked} of {len(datasets)} datasets where every model has a score."
+        parts.append(f"<h2>{html.escape(title)}</h2><h3>Leaderboard</h3><p>{ranked}</p>{html_table(board)}")
         parts.append(f'<img alt="box plot" src="data:image/png;base64,{box_plot(table, title)}">')
         parts.append(f'<img alt="runtime vs AUROC" src="data:image/png;base64,{runtime_scatter(board, title)}">')
         parts.append(f"<h3>AUROC per dataset</h3>{html_table(datasets)}")
-        md += [f"\n### {title}\n", markdown_table(board), f"\nAUROC per dataset ({title}):\n",
+        md += [f"\n### {title}\n", ranked + "\n", markdown_table(board), f"\nAUROC per dataset ({title}):\n",
                markdown_table(datasets)]
         if (cells.suite == "streams").all():
             from genad.bench.streams import report_sections

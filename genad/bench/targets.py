@@ -2,7 +2,10 @@
 
 ``python -m genad.bench.targets results/adbench.sqlite`` prints, per protocol, genad ``ae`` against PyOD's
 AutoEncoder (total fit+score seconds, mean AUROC) and the best genad model against the best PyOD baseline.
-Means are over seeds per dataset, then over the datasets a model has scores for, as in the report. Each AUROC
+Means are over seeds per dataset, then over datasets, as in the report. As there, only a model that finished
+every cell of the protocol (every dataset x seed on which any model has a score) has a suite mean and total
+seconds: one with failed or missing cells is named on a line of its own and is neither compared nor a
+candidate for "best" (its mean over the datasets it finished would skip the ones it failed on). Each AUROC
 difference comes with a 95% bootstrap interval over datasets (paired: the per-dataset differences are
 resampled), so a reader can tell a margin from the spread of the suite.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from genad.bench.report import load_frame
+from genad.bench.report import finished_every_cell, load_frame
 from genad.bench.stats import interval_text
 
 
@@ -23,6 +26,11 @@ def target_lines(path: str) -> list[str]:
              f"datasets {frame.dataset.nunique()}; seeds {sorted(int(s) for s in frame.seed.unique())}"]
     for protocol in sorted(ok.protocol.unique()):
         rows = ok[ok.protocol == protocol]
+        finished = finished_every_cell(frame[frame.protocol == protocol])
+        if not finished.all():
+            lines.append(f"[{protocol}] left out, with failed or missing cells: "
+                         + ", ".join(sorted(finished.index[~finished])))
+        rows = rows[rows.model.isin(finished.index[finished])]
         per_dataset = rows.groupby(["dataset", "model"]).auroc.mean().unstack()
         auroc = per_dataset.mean()
         seconds = rows.groupby("model").seconds.sum()
