@@ -104,3 +104,22 @@ def test_the_target_verdict_is_given_on_smd_only():
     per_series = pd.DataFrame({"dbls_ae": [0.6, 0.8], "win:ae": [0.5, 0.5]}, index=["a", "b"])
     assert target_check(board, per_series, "smd").endswith("(target +0.02): MET")
     assert target_check(board, per_series, "asd").endswith("(the issue sets its target on smd only)")
+
+
+def test_a_model_that_failed_on_a_series_gets_no_mean_and_is_not_the_best_baseline():
+    import pandas as pd
+
+    from genad.bench.timeseries import METRIC_COLUMNS, suite_leaderboard, target_check
+
+    rows = []
+    for dataset, easy in (("a", True), ("b", False)):
+        for model, vus in (("rae_ensemble", 0.5), ("win:pyod:PCA", 0.9), ("win:ae", 0.4)):
+            failed = model == "win:pyod:PCA" and not easy  # fails on the hard series only
+            row = {column: (np.nan if failed else vus) for column in METRIC_COLUMNS}
+            rows.append({**row, "dataset": dataset, "model": model, "seed": 0, "status": "failed" if failed else "ok",
+                         "fit_seconds": 1.0, "score_seconds": 1.0})
+    cells = pd.DataFrame(rows)
+    board = suite_leaderboard(cells)
+    assert np.isnan(board.loc["win:pyod:PCA", "VUS-PR"]) and board.index[-1] == "win:pyod:PCA"
+    per_series = cells[cells.status == "ok"].pivot_table(index="dataset", columns="model", values="vus_pr")
+    assert "best baseline win:ae" in target_check(board, per_series)

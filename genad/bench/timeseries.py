@@ -238,11 +238,18 @@ def results_frame(results: str | Path) -> pd.DataFrame:
 
 
 def suite_leaderboard(cells: pd.DataFrame) -> pd.DataFrame:
-    """Mean over series (of the mean over seeds) per model, best VUS-PR first."""
+    """Mean over series (of the mean over seeds) per model, best VUS-PR first.
+
+    As in the tabular report, a model without a score on every series x seed that another model has one for
+    gets no means (blank, listed last, out of the target's comparison): its mean would skip the series it
+    failed on."""
+    from genad.bench.report import finished_every_cell
+
     ok = cells[cells.status == "ok"]
     per_series = ok.groupby(["dataset", "model"])[list(METRIC_COLUMNS) + ["fit_seconds", "score_seconds"]].mean()
     board = per_series.groupby("model").mean().rename(columns={**METRIC_COLUMNS, "fit_seconds": "fit s",
                                                                "score_seconds": "score s"})
+    board = board.where(finished_every_cell(cells).reindex(board.index), axis=0)
     board["series"] = ok.groupby("model").dataset.nunique()
     board["failed"] = cells[cells.status == "failed"].groupby("model").size().reindex(board.index).fillna(0)
     board[["series", "failed"]] = board[["series", "failed"]].astype(int).astype(str)  # counts, not floats
