@@ -146,14 +146,26 @@ class BaseDetector(BaseEstimator):
         return self.threshold_rule_.predict(self.decision_function(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """``(n, 2)`` probabilities of [normal, anomaly]: the rank of each score among the training scores."""
+        """``(n, 2)`` probabilities of [normal, anomaly].
+
+        ``p_anomaly`` is the share of training scores at or below the row's score (their empirical
+        distribution function), not PyOD's ``"linear"`` (min-max) or ``"unify"`` (erf) conversion. It is a
+        rank, not a calibrated probability: ``predict`` flags from about ``1 - contamination`` on, not
+        from 0.5, and :meth:`calibrate` does not change it (use :meth:`p_values`).
+        """
         scores = self.decision_function(X)
         reference = np.sort(self.decision_scores_)
         p_anomaly = np.searchsorted(reference, scores, side="right") / reference.size
         return np.column_stack([1.0 - p_anomaly, p_anomaly])
 
     def calibrate(self, X_normal: Any, fpr: float = 0.05) -> "BaseDetector":
-        """Set the threshold for a target false-positive rate on held-out normal data."""
+        """Set the threshold for a target false-positive rate on held-out normal data (split conformal).
+
+        A new normal row, exchangeable with the rows of ``X_normal``, is flagged with probability at
+        most ``fpr``, and it is flagged exactly when its :meth:`p_values` entry is at most ``fpr``. Needs
+        at least ``1 / fpr - 1`` rows (a ``ValueError`` otherwise, the detector unchanged); ``labels_`` are
+        recomputed from the training scores with the new threshold.
+        """
         self._set_threshold(FPRThreshold(fpr), self.decision_function(X_normal))
         return self
 

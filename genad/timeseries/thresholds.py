@@ -17,8 +17,23 @@ from genad.validation import as_scores, check_float, check_int
 
 
 class SPOT(Threshold):
-    """Streaming POT: ``fit`` calibrates on reference scores; ``predict`` runs over new scores in
-    order, updating the threshold after each peak, and records it in ``thresholds_``.
+    """Streaming POT (Siffer et al., KDD 2017).
+
+    ``fit`` calibrates :class:`genad.thresholds.POTThreshold` on reference scores (the initial batch:
+    ``t``, the peaks, ``n`` and ``z_q``); ``predict`` then runs over new scores in arrival order, as
+    the paper and the authors' code do: a score above the current ``z_q`` is an alarm and is neither
+    added to the peaks nor counted in ``n``; a score between ``t`` and ``z_q`` is a new peak, the GPD
+    is refitted (:func:`genad.thresholds.fit_gpd`) and ``z_q`` recomputed; a score up to ``t`` only
+    counts in ``n``. ``t`` stays fixed. The state after the last score is kept, so a second
+    ``predict`` continues the stream. ``thresholds_[i]`` is the threshold score ``i`` was judged by
+    (the authors' code records the one after the update). Drift (DSPOT) is not implemented: the
+    scores are assumed stationary, as SPOT assumes. Defaults and the edge cases (few or tied peaks)
+    are those of :class:`~genad.thresholds.POTThreshold`.
+
+    Parameters
+    ----------
+    risk : the probability ``q`` of a normal score exceeding the threshold.
+    level : the quantile of the calibration scores used as the initial threshold ``t``.
 
     References
     ----------
@@ -72,29 +87,56 @@ class DynamicThreshold(Threshold):
     largest unflagged error of the window appended, are kept down to the last relative drop greater
     than ``p``. With ``inverse`` (the authors' implementation) the same is done on the errors flipped
     around their mean, ``2 mean - e_s``, so that an unusual *drop* of the errors is flagged too.
-    ``threshold_`` (from ``fit``) is the rule's ``eps`` over the whole reference series, for
-    information.
+    When no ``z`` passes those checks, ``eps = mean + z_limit * std`` (the authors' ``sd_lim = 12``, the
+    end of their ``z`` range), so errors that far out are still flagged, then pruned. A window whose
+    errors are all equal flags nothing. ``threshold_`` (from ``fit``) is the rule's ``eps`` over the
+    whole reference series, for information.
 
     Defaults follow the paper's implementation: windows of 30 batches of 70 errors (2100) moving by
     one batch (70), ``z`` from 2.5 to 12 by 0.5, error buffer 100, ``p = 0.13``. Left out: its guards
     that compare the errors' scale with the scale of the raw channel values (a threshold on scores
-    does not see them), and its skipping of the first ``2 l_s`` errors of a series (genad's forecasts
-    have their context from the start).
+    does not see them) and its absolute guard ``max(e_s) > 0.05``, and its skipping of the first
+    ``2 l_s`` errors of a series (genad's forecasts have their context from the start). Other
+    differences from the authors' code, declared: it widens by ``buffer - 1`` steps while choosing
+    ``eps`` and by ``buffer`` while flagging (here ``buffer`` for both); its largest non-anomalous
+    error for pruning leaves out only the steps flagged so far and the window's new flags (older
+    errors above ``eps`` that were not flagged stay in), while here it is the paper's: the largest
+    error of the window outside its widened above-``eps`` steps; it does not count runs of a single
+    step as sequences; its last window ends at the series' end and judges only its newest 70 errors,
+    leaving up to 69 errors before them unjudged, where here the last window is a full one ending at
+    the series' end and judges every error no window judged before.
+
+    Parameters
+    ----------
+    window, step : errors per window, and how far each window moves.
+    z_values : the candidate multipliers ``z`` of the standard deviation.
+    buffer : steps flagged on each side of an error above ``eps``.
+    p : the least relative drop between sorted sequence maxima that keeps the sequences above it.
+    max_sequences : the most anomalous sequences a candidate ``eps`` may make in a window.
+    inverse : also flag unusual drops of the errors (the errors flipped around their mean).
+    z_limit : the ``z`` used in a window where no candidate passes the checks.
+
+    References
+    ----------
+    Hundman, Constantinou, Laporte, Colwell, Soderstrom. "Detecting Spacecraft Anomalies Using LSTMs
+    and Nonparametric Dynamic Thresholding". KDD 2018.
     """
 
     def __init__(self, window: int = 2100, step: int = 70,
                  z_values: tuple[float, ...] = tuple(np.arange(2.5, 12.0, 0.5)), buffer: int = 100,
-                 p: float = 0.13, max_sequences: int = 5, inverse: bool = True):
+                 p: float = 0.13, max_sequences: int = 5, inverse: bool = True, z_limit: float = 12.0):
         check_int("window", window, low=2)
         check_int("step", step, low=1)
         check_int("buffer", buffer, low=0)
         check_int("max_sequences", max_sequences, low=1)
         check_float("p", p, 0.0, 1.0)
         _check_z_values(z_values)
+        check_float("z_limit", z_limit, 0.0, low_closed=False)
         if not isinstance(inverse, (bool, np.bool_)):
             raise TypeError(f"inverse must be True or False, got {inverse!r}")
         self.window, self.step, self.buffer, self.p = window, step, buffer, p
         self.z_values, self.max_sequences, self.inverse = np.asarray(z_values, dtype=np.float64), max_sequences, inverse
+        self.z_limit = z_limit
 
     def fit(self, scores: np.ndarray) -> "DynamicThreshold":
         errors = as_scores(scores, min_size=2, need=" for a mean and standard deviation")
@@ -113,11 +155,16 @@ class DynamicThreshold(Threshold):
         return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
     def best_epsilon(self, errors: np.ndarray) -> float:
-        """The threshold maximising the paper's criterion on one window of errors (inf: none found)."""
+        """The threshold maximising the paper's criterion on one window of errors.
+
+        ``mean + z_limit * std`` when no candidate passes the checks (or the mean is 0, where the
+        criterion is undefined); ``inf`` when the errors are all equal."""
         mean, std = errors.mean(), errors.std()
-        best, best_value = np.inf, -np.inf
-        if std == 0 or mean == 0:
-            return best
+        if std == 0:
+            return np.inf
+        best, best_value = mean + self.z_limit * std, -np.inf
+        if mean == 0:
+            return float(best)
         for z in self.z_values:
             epsilon = mean + z * std
             above = errors >= epsilon
