@@ -46,19 +46,25 @@ def test_pysad_baselines_score_the_records_given_each_before_learning_it(name):
     assert first == np.ravel(fresh.score_partial(X[0].astype(np.float64)))[0]  # by a model that has not learned it
 
 
+def fake_nab(root, n_rows: int, window: tuple[int, int]) -> pd.DatetimeIndex:
+    """A NAB folder under ``root`` with one series ``fake/a.csv`` of ``n_rows`` steps and one labelled window
+    from step ``window[0]`` to step ``window[1]``; returns the series' time stamps."""
+    nab = root / "nab"
+    (nab / "data" / "fake").mkdir(parents=True)
+    (nab / "labels").mkdir()
+    stamps = pd.date_range("2020-01-01", periods=n_rows, freq="5min")
+    pd.DataFrame({"timestamp": stamps, "value": np.arange(float(n_rows))}).to_csv(nab / "data" / "fake" / "a.csv",
+                                                                                  index=False)
+    windows = {"fake/a.csv": [[f"{stamps[window[0]]}.000000", f"{stamps[window[1]]}.000000"]]}  # NAB's time format
+    (nab / "labels" / "combined_windows.json").write_text(json.dumps(windows))
+    return stamps
+
+
 def test_nab_test_labels_cover_only_the_scored_steps(tmp_path):
     """A window that straddles the training part labels only its scored steps, both ends included."""
     from genad.data import load_nab
 
-    nab = tmp_path / "nab"
-    (nab / "data" / "fake").mkdir(parents=True)
-    (nab / "labels").mkdir()
-    stamps = pd.date_range("2020-01-01", periods=200, freq="5min")
-    pd.DataFrame({"timestamp": stamps, "value": np.arange(200.0)}).to_csv(nab / "data" / "fake" / "a.csv",
-                                                                          index=False)
-    windows = {"fake/a.csv": [[f"{stamps[20]}.000000", f"{stamps[40]}.000000"]]}  # NAB's time format
-    (nab / "labels" / "combined_windows.json").write_text(json.dumps(windows))
-
+    stamps = fake_nab(tmp_path, 200, (20, 40))
     series = load_nab("fake/a.csv", str(tmp_path))
 
     assert len(series.train) == 30  # 15% of 200
@@ -70,15 +76,7 @@ def test_nab_trains_on_its_probationary_period_of_at_most_750_rows(tmp_path):
     """NAB's getProbationPeriod: min(floor(0.15 n), 0.15 * 5000); a long series keeps its labels to score."""
     from genad.data import load_nab
 
-    nab = tmp_path / "nab"
-    (nab / "data" / "fake").mkdir(parents=True)
-    (nab / "labels").mkdir()
-    stamps = pd.date_range("2020-01-01", periods=6000, freq="5min")
-    pd.DataFrame({"timestamp": stamps, "value": np.arange(6000.0)}).to_csv(nab / "data" / "fake" / "a.csv",
-                                                                           index=False)
-    windows = {"fake/a.csv": [[f"{stamps[800]}.000000", f"{stamps[899]}.000000"]]}
-    (nab / "labels" / "combined_windows.json").write_text(json.dumps(windows))
-
+    fake_nab(tmp_path, 6000, (800, 899))
     series = load_nab("fake/a.csv", str(tmp_path))
 
     assert len(series.train) == 750 and len(series.test) == 5250  # not 900 = 15% of 6,000
