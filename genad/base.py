@@ -267,7 +267,7 @@ def load(path: str | Path) -> BaseDetector:
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=False)
     except FileNotFoundError:
-        raise
+        raise FileNotFoundError(f"model file not found: {path}") from None
     except Exception as err:  # torch raises many types for a foreign or truncated file
         raise ValueError(f"{path} is not a readable genad model file ({type(err).__name__}: {err})") from None
     if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:

@@ -119,15 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score a data file with a saved model")
     p.add_argument("--model", required=True, help="a file written by `genad fit`")
-    p.add_argument("--data", required=True)
-    p.add_argument("--label-column", default=None)
+    p.add_argument("--data", required=True, help="a .csv (with a header row), .parquet or .npz file")
+    p.add_argument("--label-column", default=None,
+                   help="a label column to leave out of the features (default: 'y' or 'label' if present)")
     p.add_argument("--out", required=True, help="CSV with one score and 0/1 label per row")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("demo", help="every tabular model on scikit-learn's breast-cancer data (one-class split)")
     p.add_argument("--epochs", type=int, default=None,
                    help="override the epochs of every model that has them (default: the model's own)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random_state of every model (default 0)")
     p.set_defaults(func=cmd_demo)
 
     for module in COMMAND_MODULES:
@@ -135,11 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The optional extra (``pyproject.toml``) that installs each optional dependency.
+EXTRAS = {"matplotlib": "bench", "dask": "bench", "distributed": "bench", "pyod": "baselines", "river": "streams",
+          "pysad": "streams", "numba": "streams", "pyarrow": "parquet"}
+
+
+def install_hint(err: ImportError) -> str:
+    """The import error, with the ``pip install`` that cures it when an optional extra provides the module."""
+    extra = EXTRAS.get((err.name or "").split(".")[0])
+    return f"{err}; it comes with an optional extra: pip install 'genad[{extra}]'" if extra else str(err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    # bad input, missing or unwritable files and non-finite scores: one line, no traceback
+    # bad input, missing or unwritable files, non-finite scores and missing extras: one line, no traceback
+    except ImportError as err:
+        print(f"genad: error: {install_hint(err)}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError, OSError, NotImplementedError, FloatingPointError) as err:
         print(f"genad: error: {err}", file=sys.stderr)
         return 2

@@ -137,7 +137,8 @@ class POTThreshold(Threshold):
         """Reference scores for :meth:`fit`: finite, 1-D, and enough for some to exceed ``t``."""
         min_size = math.ceil(round(1.0 / (1.0 - self.level), 9))
         need = (f" for some to lie above the initial {self.level:g} quantile (pass more scores, lower "
-                "level, or use a contamination fraction)")
+                "level, or, for a detector's contamination='auto', fit more rows or give a contamination "
+                "fraction)")
         return as_scores(scores, min_size=min_size, need=need)
 
     def fit(self, scores: np.ndarray) -> "POTThreshold":

@@ -27,7 +27,10 @@ def as_2d_float(X: Any, *, name: str = "X", min_rows: int = 1, n_features: int |
         X, _ = read_table(X)
     X = to_numeric_array(X, name)
     if X.ndim != 2:
-        hint = " (reshape a single feature with X.reshape(-1, 1))" if X.ndim == 1 else ""
+        hint = ""
+        if X.ndim == 1:  # one row of a fitted detector's width, or one feature of many rows
+            hint = (" (one row: X.reshape(1, -1))" if n_features is not None and X.size == n_features
+                    else " (a single feature: X.reshape(-1, 1); a single row: X.reshape(1, -1))")
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of shape {X.shape}{hint}")
     if X.shape[0] < min_rows:
         raise ValueError(f"{name} has {X.shape[0]} row(s); at least {min_rows} are needed")

@@ -296,3 +296,45 @@ def test_a_short_stream_with_a_checkpoint_goes_on_when_the_file_grows(tmp_path, 
     assert main(["stream", "--data", str(tmp_path / "full.csv"), "--out", str(tmp_path / "one.csv"), *STREAM]) == 0
     assert (checkpoint / "scores.csv").read_text() == (tmp_path / "one.csv").read_text()
     assert len((tmp_path / "one.csv").read_text().splitlines()) == 61
+
+
+# --- missing extras, a report of the wrong kind, user slips ------------------------------------------
+def test_a_missing_optional_dependency_is_one_line_naming_its_extra(results, tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    assert main(["report", str(results), "--out", str(tmp_path / "r.html")]) == 2
+    assert "pip install 'genad[bench]'" in error_of(capsys)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_stream_baselines_without_their_library_are_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pysad" else real(name, *a))
+    out = tmp_path / "s.sqlite"
+    assert main(["bench-streams", "--results", str(out), "--models", "memstream,rshash", "--datasets", "ionosphere"]) == 2
+    assert "['rshash'] need pysad" in error_of(capsys) and not out.exists()
+
+
+def test_a_time_series_results_file_is_sent_to_report_ts(tmp_path, capsys):
+    path = tmp_path / "ts.sqlite"
+    with ResultStore(path) as store:
+        store.write(dict(suite="smd", dataset="machine-1-1", model="win:ae", seed=0, protocol="train-test",
+                         anomalies="real", status="ok", auroc=0.9, auprc=0.5, fit_seconds=0.1, score_seconds=0.1,
+                         peak_memory_mb=1.0))
+    assert main(["report", str(path), "--out", str(tmp_path / "r.html")]) == 2
+    assert "genad report-ts" in error_of(capsys)
+
+
+def test_user_slips_get_advice_that_fits():
+    from genad.timeseries import windowed
+
+    with pytest.raises(TypeError, match="length=..., not window="):
+        windowed("ae", window=32)
+    det = genad.create("ae", epochs=1, random_state=0).fit(np.random.default_rng(0).normal(size=(40, 5)))
+    with pytest.raises(ValueError, match=r"one row: X.reshape\(1, -1\)"):
+        det.decision_function(np.zeros(5))
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        genad.load("no-such-model.genad")

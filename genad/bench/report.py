@@ -233,11 +233,15 @@ def write_report(results: str | Path, out: str | Path, markdown: str | Path | No
     Neither output may be the results file, an existing SQLite file or the other output: those are
     refused before anything is read or written, so no results file is ever replaced by a report.
     """
+    from genad.bench.timeseries import SUITES as SERIES_SUITES  # here: that module imports this one
     from genad.validation import check_float
 
     check_float("tie", tie, low=0)
     out, markdown = check_report_outputs(results, out, markdown)
-    document, md = build_report(load_frame(results), str(results), tie)
+    frame = load_frame(results)
+    if frame.suite.isin(SERIES_SUITES).all():  # their metrics (VUS-PR, range-F1) are in report-ts only
+        raise ValueError(f"{results} holds time-series results: make their report with `genad report-ts {results}`")
+    document, md = build_report(frame, str(results), tie)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     if markdown is not None:

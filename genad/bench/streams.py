@@ -38,6 +38,7 @@ NSL-KDD's one-hot columns come from the categories of the whole stream (see
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -131,6 +132,10 @@ def _per_record(score_one: Callable, learn_one: Callable) -> Callable:
             learn_one(row)
         return scores
     return stream
+
+
+#: The library each baseline comes from (the ``streams`` extra).
+BASELINE_LIBRARIES = {"hst": "river", "xstream": "pysad", "rshash": "pysad"}
 
 
 def _hst(X, y, seed):
@@ -421,6 +426,11 @@ def cmd_bench_streams(args: argparse.Namespace) -> int:
             raise ValueError(f"unknown {kind}(s) {unknown}; expected some of {list(known)}")
     if args.max_records < 1:
         raise ValueError(f"--max-records must be >= 1, got {args.max_records}")
+    missing = sorted({BASELINE_LIBRARIES[m] for m in args.models
+                      if m in BASELINE_LIBRARIES and importlib.util.find_spec(BASELINE_LIBRARIES[m]) is None})
+    if missing:  # checked before the run: else every baseline cell would fail on its own
+        raise ImportError(f"the baselines {[m for m in args.models if BASELINE_LIBRARIES.get(m) in missing]} need "
+                          f"{', '.join(missing)}, which is not installed: pip install 'genad[streams]'")
     if args.throughput:  # writes no results file
         for dataset in args.datasets:
             for model in args.models:

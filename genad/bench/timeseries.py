@@ -367,24 +367,30 @@ def add_commands(subparsers) -> None:
     """Add ``bench-ts`` and ``report-ts`` to the ``genad`` command line."""
     from genad.bench.cli import comma_list, parse_seeds
 
-    p = subparsers.add_parser("bench-ts", help="run a time-series suite (smd, asd, nab) into a results file")
+    p = subparsers.add_parser(
+        "bench-ts", help="run a time-series suite (smd, asd, nab) into a results file (resumable)",
+        description="Fit each model on each series' training part and score its test part (see BENCHMARKS.md, "
+                    "Time series). A re-run with the same --results skips finished cells; `genad report-ts` "
+                    "makes the report.")
     p.add_argument("--suite", required=True, choices=SUITES)
     p.add_argument("--models", nargs="+", default=list(GENAD_MODELS + BASELINES),
                    help="time-series models and windowed baselines (default: the four genad models and "
                         f"{' '.join(BASELINES)})")
     p.add_argument("--series", type=comma_list, default=None, help="only these series (comma-separated)")
-    p.add_argument("--seeds", type=parse_seeds, default=[0])
-    p.add_argument("--results", default="results/timeseries.sqlite")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--seeds", type=parse_seeds, default=[0], help="comma-separated (default 0)")
+    p.add_argument("--results", default="results/timeseries.sqlite",
+                   help="SQLite results file, created or resumed (default results/timeseries.sqlite)")
+    p.add_argument("--data-dir", default=None, help="folder holding smd/, asd/, nab/ (default: $GENAD_DATA, "
+                                                    "else ../shared/data)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per cell")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench_ts)
 
     p = subparsers.add_parser("report-ts", help="HTML (and Markdown) report of the time-series suites")
-    p.add_argument("results")
-    p.add_argument("--out", default="report_timeseries.html")
-    p.add_argument("--markdown", default=None)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("results", help="a results file written by `genad bench-ts`")
+    p.add_argument("--out", default="report_timeseries.html", help="the HTML report (default report_timeseries.html)")
+    p.add_argument("--markdown", default=None, help="also write the tables as Markdown to this file")
+    p.add_argument("--data-dir", default=None, help="where the series are read for the plots (as bench-ts)")
+    p.add_argument("--no-plots", action="store_true", help="tables only: no plot per series")
     p.set_defaults(func=cmd_report_ts)

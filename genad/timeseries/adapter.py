@@ -130,6 +130,8 @@ def windowed(model: Any, *, length: int = 32, train_stride: int = 1, fill: str |
 
     ``length`` is the window length; other keyword arguments are the tabular model's parameters.
     """
+    if "window" in model_params:  # WindowedDetector's name for it; the tabular model would reject it at fit
+        raise TypeError("windowed() takes the window length as length=..., not window=...")
     return WindowedDetector(model=model, model_params=model_params or None, window=length,
                             train_stride=train_stride, fill=fill, contamination=contamination,
                             random_state=random_state)
