@@ -237,14 +237,15 @@ def test_l1_topk_is_exact(k):
     np.testing.assert_array_equal(one_by_one, l1_topk(queries, memory, k))
 
 
-def test_cut_stream_keeps_order_and_finds_anomalies():
+def test_cut_stream_keeps_order_and_the_stretch_with_the_most_anomalies():
     X = np.arange(100, dtype=np.float32).reshape(-1, 1)
     y = np.zeros(100, dtype=int)
-    y[80] = 1
+    y[[5, 60, 70, 79]] = 1  # a lone anomaly first, then a burst
     Xc, yc = cut_stream(X, y, max_records=20)
-    assert len(Xc) == 20 and yc.sum() == 1 and (np.diff(Xc[:, 0]) == 1).all()
-    Xh, _ = cut_stream(X, np.r_[1, np.zeros(99, dtype=int)], max_records=20)
-    assert Xh[0, 0] == 0
+    assert len(Xc) == 20 and yc.sum() == 3 and (np.diff(Xc[:, 0]) == 1).all()
+    assert Xc[0, 0] == 60  # the earliest stretch holding the burst
+    Xh, _ = cut_stream(X, np.r_[1, np.zeros(98, dtype=int), 1], max_records=20)
+    assert Xh[0, 0] == 0  # a tie: the head
 
 
 def test_window_aurocs_are_in_stream_order_with_none_for_one_class_windows():
