@@ -87,8 +87,8 @@ class MemStream(StreamDetector):
        normal). The mode must hold more than ``k`` rows, or the window is kept as it is.
     2. *Reconstruction error in the score* (``recon_weight``). The tanh encoder saturates on records
        far outside the warm-up's range, so very different records can share an encoding and a kNN
-       score (on smtp, with the paper's score, all 16 anomalies scored level with the median normal
-       record; AUROC 0.45 without this term, 0.77 with it). The score adds the
+       score (on smtp's first 50,000 records, with the paper's score, all 16 anomalies scored level with
+       the median normal record; AUROC 0.45 without this term, 0.77 with it). The score adds the
        autoencoder's mean absolute reconstruction error, rescaled at warm-up so that its median
        over the memory equals ``recon_weight`` times the median kNN score of the memory.
     3. *Admission by the memory's own score quantile* (``beta=None``). A fixed beta is a distance in
@@ -97,7 +97,8 @@ class MemStream(StreamDetector):
        quantile of the memory entries' own leave-one-out scores: the record fits the memory as well
        as a typical memory entry does. In practice few records pass this test, because the memory
        holds the window's tightest mode. On the streams suite, seed 0, 230 of NSL-KDD's 47,736
-       records entered the memory, and 3 of smtp's 50,000 (``benchmarks/memstream_memory_use.py``).
+       records entered the memory, 350 of http's 50,000 and 1,240 of smtp's
+       (``benchmarks/memstream_memory_use.py``).
        So the memory stays close to its warm-up state. That keeps attack floods out, but it adapts
        slowly when normal behaviour drifts. For such streams, raise ``admit_quantile`` or set ``beta``.
     4. *Duplicate-aware admission* (``dup_quantile``). A record whose nearest memory entry is closer
