@@ -27,9 +27,7 @@ Streams longer than ``max_records`` are cut to the contiguous stretch of that le
 anomalies (the earliest such stretch: the head when it holds as many), so that a cut keeps as much of the
 stream's evaluation as it can; every model sees the same records. With the default 50,000: cover keeps its
 head (2,160 of its 2,747 anomalies), http the stretch from record 280,771 (2,005 of 2,211) and smtp the one
-from record 11,673 (27 of 30); none of the three has an anomaly in its warm-up window. (Until the tenth
-session http got the stretch around its first attack, which stands alone and left 1 anomaly to rank, and
-smtp its head, with 16.) The warm-up window is
+from record 11,673 (27 of 30); none of the three has an anomaly in its warm-up window. The warm-up window is
 ``min(2048, n_records // 10)`` records (METER's 10% rule, MemStream's largest memory).
 ``memstream-paper`` warms up on the first ``memory_size`` *normal* records, which can lie past that
 window (up to record 3,875 on NSL-KDD, 4,207 on cover); it scores those after learning them, as the
