@@ -11,6 +11,8 @@ import sys
 
 import pandas as pd
 
+from genad.bench.report import finished_every_cell
+
 # the models of the "beyond the autoencoder" issue (#5), the six PyOD baselines of the Benchmark issue and DESIGN.md's
 # seventh, DeepSVDD
 MODELS = ["realnvp", "maf", "made", "dsebm", "beta_vae", "iwae", "dte", "dte?kind=nonparametric", "ddpm_recon",
@@ -34,7 +36,7 @@ def main() -> None:
     protocol = sys.argv[3] if len(sys.argv) > 3 else "one-class"
     cells = load_cells(path, seeds, protocol)
     per_dataset = cells.groupby(["model", "dataset"])
-    finished = cells.groupby("model").size() == len(set(zip(cells.dataset, cells.seed)))
+    finished = finished_every_cell(cells)
     auroc = per_dataset.auroc.mean().groupby("model").mean().where(finished)
     auprc = per_dataset.auprc.mean().groupby("model").mean().where(finished)
     seconds = (cells.fit_seconds + cells.score_seconds).groupby(cells.model).sum().where(finished)
