@@ -133,9 +133,14 @@ class POTThreshold(Threshold):
         self.risk = risk
         self.level = level
 
+    @property
+    def min_scores(self) -> int:
+        """The fewest reference scores for some to lie above ``t``: ``1 / (1 - level)``."""
+        return math.ceil(round(1.0 / (1.0 - self.level), 9))
+
     def check_scores(self, scores: Any) -> np.ndarray:
         """Reference scores for :meth:`fit`: finite, 1-D, and enough for some to exceed ``t``."""
-        min_size = math.ceil(round(1.0 / (1.0 - self.level), 9))
+        min_size = self.min_scores
         need = (f" for some to lie above the initial {self.level:g} quantile (pass more scores, lower "
                 "level, or, for a detector's contamination='auto', fit more rows or give a contamination "
                 "fraction)")

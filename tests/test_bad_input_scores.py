@@ -6,7 +6,7 @@ from sklearn.exceptions import NotFittedError
 from genad.metrics import (auprc, auroc, best_f1, point_adjust, point_adjusted_f1, range_auc,
                            range_precision_recall_f1, ranges, vus)
 from genad.thresholds import ContaminationThreshold, FPRThreshold, POTThreshold
-from genad.timeseries.thresholds import SPOT, DynamicThreshold
+from genad.timeseries.thresholds import DSPOT, SPOT, DynamicThreshold
 
 REFERENCE = np.arange(100.0)  # enough scores for every rule, POT's default level included
 LABELS = np.array([0, 0, 0, 1, 1, 0, 0, 0])
@@ -15,6 +15,7 @@ SCORES = np.array([0.1, 0.2, 0.1, 0.9, 0.8, 0.3, 0.2, 0.1])
 RULES = {
     "pot": POTThreshold,
     "spot": SPOT,
+    "dspot": DSPOT,
     "contamination": ContaminationThreshold,
     "fpr": FPRThreshold,
     "dynamic": lambda: DynamicThreshold(window=10, step=5),
@@ -46,7 +47,7 @@ def test_threshold_predict_refuses_bad_scores(rule):
         fitted.predict(None)
 
 
-@pytest.mark.parametrize("rule", ["pot", "spot", "contamination", "fpr"])
+@pytest.mark.parametrize("rule", ["pot", "spot", "dspot", "contamination", "fpr"])
 def test_threshold_predict_before_fit_is_named(rule):
     with pytest.raises(NotFittedError, match="call fit"):
         RULES[rule]().predict(REFERENCE)
@@ -66,7 +67,15 @@ def test_pot_needs_scores_above_its_initial_quantile(rule):
     rule(level=0.98).fit(REFERENCE[:50])  # 1 / (1 - 0.98) scores suffice
 
 
-@pytest.mark.parametrize("rule", [POTThreshold, SPOT])
+def test_dspot_needs_its_window_and_the_calibration_scores():
+    with pytest.raises(ValueError, match="at least 60 are needed.*depth=10"):
+        DSPOT(depth=10).fit(REFERENCE[:59])
+    DSPOT(depth=10).fit(REFERENCE[:60])
+    with pytest.raises(ValueError, match="depth"):
+        DSPOT(depth=0)
+
+
+@pytest.mark.parametrize("rule", [POTThreshold, SPOT, DSPOT])
 def test_pot_risk_must_be_below_the_share_above_the_initial_quantile(rule):
     with pytest.raises(ValueError, match="risk must be below 1 - level"):
         rule(risk=0.5, level=0.98)

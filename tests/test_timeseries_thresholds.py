@@ -1,9 +1,10 @@
-"""Thresholds for streams of scores: online POT (SPOT) and the nonparametric dynamic threshold."""
+"""Thresholds for streams of scores: online POT (SPOT, DSPOT) and the nonparametric dynamic threshold."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from genad.timeseries.thresholds import SPOT, DynamicThreshold
+from genad.thresholds import POTThreshold
+from genad.timeseries.thresholds import DSPOT, SPOT, DynamicThreshold
 
 
 def test_spot_flags_extremes_and_adapts_online():
@@ -17,6 +18,28 @@ def test_spot_flags_extremes_and_adapts_online():
     assert alarms.mean() < 0.01  # about risk-level false alarms on exponential data
     assert spot.thresholds_.shape == (3000,) and np.ptp(spot.thresholds_) > 0  # updated by new peaks
     assert spot.thresholds_[0] == pytest.approx(-np.log(1e-3), rel=0.25)  # true 0.999 quantile = 6.9
+
+
+def test_dspot_follows_a_drifting_level_where_a_fixed_threshold_floods():
+    rng = np.random.default_rng(0)
+    scores = rng.exponential(size=6000) + np.linspace(0.0, 12.0, 6000)  # the level drifts up by 12
+    spikes = [2000, 4000, 5500]
+    scores[spikes] += 15.0
+    stream = scores[1000:]
+    dspot = DSPOT(depth=50).fit(scores[:1000])
+    alarms = dspot.predict(stream)
+    assert alarms[np.subtract(spikes, 1000)].all()
+    assert alarms.mean() < 0.005  # a threshold blind to the drift flags most of the stream:
+    assert POTThreshold().fit(scores[:1000]).predict(stream).mean() > 0.3
+    # thresholds on the scores' own scale: they rise with the level
+    assert dspot.thresholds_[-1] - dspot.thresholds_[0] == pytest.approx(10.0, abs=1.5)  # z_q moves a little too
+
+
+def test_dspot_keeps_alarms_out_of_its_window():
+    dspot = DSPOT(depth=5).fit(np.random.default_rng(1).exponential(size=500))
+    window = list(dspot.window_)
+    assert dspot.predict([1e6])[0] == 1 and list(dspot.window_) == window  # the alarm left the level alone
+    assert dspot.predict([0.5])[0] == 0 and list(dspot.window_) == window[1:] + [0.5]
 
 
 def test_dynamic_threshold_finds_error_bursts_and_prunes_noise():

@@ -1,9 +1,9 @@
 """Time series: sliding windows, the fold-back of window scores, the tabular adapter and stream thresholds."""
 from genad.timeseries.adapter import WindowedDetector, windowed
 from genad.timeseries.base import SeriesDetector, TorchSeriesDetector
-from genad.timeseries.thresholds import SPOT, DynamicThreshold
+from genad.timeseries.thresholds import DSPOT, SPOT, DynamicThreshold
 from genad.timeseries.windows import fill_gaps, fold_back, sliding_windows, window_starts
 
-__all__ = ["DynamicThreshold", "SPOT", "SeriesDetector", "TorchSeriesDetector", "WindowedDetector", "fill_gaps",
+__all__ = ["DSPOT", "DynamicThreshold", "SPOT", "SeriesDetector", "TorchSeriesDetector", "WindowedDetector", "fill_gaps",
            "fold_back",
            "sliding_windows", "window_starts", "windowed"]

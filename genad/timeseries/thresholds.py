@@ -1,13 +1,16 @@
-"""Thresholds for streams of scores: SPOT (online POT) and the nonparametric dynamic threshold.
+"""Thresholds for streams of scores: SPOT and DSPOT (online POT) and the nonparametric dynamic threshold.
 
 - :class:`SPOT` applies the core Peaks-Over-Threshold rule (:class:`genad.thresholds.POTThreshold`)
   online, as Siffer et al. (KDD 2017) do: calibrate on the first scores, then update the tail fit
   with every new peak; alarms are not added to the peaks.
+- :class:`DSPOT` is the same paper's SPOT with drift: it runs SPOT on each score minus the mean of
+  the last ``depth`` normal scores, so the threshold follows a drifting level.
 - :class:`DynamicThreshold` is the nonparametric dynamic threshold of Hundman et al. (KDD 2018),
   computed on the (smoothed) scores themselves over sliding windows of errors.
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -26,8 +29,8 @@ class SPOT(Threshold):
     is refitted (:func:`genad.thresholds.fit_gpd`) and ``z_q`` recomputed; a score up to ``t`` only
     counts in ``n``. ``t`` stays fixed. The state after the last score is kept, so a second
     ``predict`` continues the stream. ``thresholds_[i]`` is the threshold score ``i`` was judged by
-    (the authors' code records the one after the update). Drift (DSPOT) is not implemented: the
-    scores are assumed stationary, as SPOT assumes. Defaults and the edge cases (few or tied peaks)
+    (the authors' code records the one after the update). The scores are assumed stationary, as SPOT
+    assumes; :class:`DSPOT` follows a drifting level. Defaults and the edge cases (few or tied peaks)
     are those of :class:`~genad.thresholds.POTThreshold`.
 
     Parameters
@@ -60,16 +63,76 @@ class SPOT(Threshold):
         alarms = np.zeros(scores.size, dtype=np.int64)
         self.thresholds_ = np.empty(scores.size)
         for i, score in enumerate(scores):
-            self.thresholds_[i] = self.threshold_
-            if score > self.threshold_:
-                alarms[i] = 1
-                continue
-            self.n_ += 1
-            if score > self.t_:
-                self.peaks_.append(score - self.t_)
-                gamma, sigma = fit_gpd(np.asarray(self.peaks_))
-                self.threshold_ = pot_quantile(self.t_, gamma, sigma, self.risk, self.n_, len(self.peaks_))
+            self.thresholds_[i] = self._current_threshold()
+            alarms[i] = self._step(float(score))
         return alarms
+
+    def _current_threshold(self) -> float:
+        """The threshold the next score is judged by, on the scores' own scale."""
+        return self.threshold_
+
+    def _step(self, value: float) -> int:
+        """Judge one value of the modelled stream and update the tail fit; 1 for an alarm."""
+        if value > self.threshold_:
+            return 1  # alarms are neither peaks nor counted in n
+        self.n_ += 1
+        if value > self.t_:
+            self.peaks_.append(value - self.t_)
+            gamma, sigma = fit_gpd(np.asarray(self.peaks_))
+            self.threshold_ = pot_quantile(self.t_, gamma, sigma, self.risk, self.n_, len(self.peaks_))
+        return 0
+
+
+class DSPOT(SPOT):
+    """Streaming POT with drift (DSPOT, Siffer et al., KDD 2017, Algorithm 4).
+
+    SPOT assumes the scores' distribution stays put. DSPOT models instead each score's excess over a
+    local level: the mean ``M_i`` of the last ``depth`` scores that were not alarms, so
+    ``X'_i = X_i - M_i`` goes through :class:`SPOT`. ``fit`` calibrates on the reference scores
+    (their first ``depth`` start the window; the rest, each minus the mean of the ``depth`` before
+    it, calibrate SPOT, as the paper's calibration loop slides over every one of them). ``predict``
+    then runs in arrival order: an alarm leaves the window as it was (an anomaly must not shift the
+    level), any other score enters it. ``thresholds_[i]`` is the threshold on the scores' own scale,
+    ``z_q + M_i``. The window after the last score is kept, so a second ``predict`` continues the
+    stream.
+
+    Parameters
+    ----------
+    depth : the number of recent normal scores whose mean is the local level (the paper's ``d``;
+        the authors' code defaults to 10).
+    risk, level : as in :class:`SPOT`.
+
+    References
+    ----------
+    Siffer, Fouque, Termier, Largouet. "Anomaly Detection in Streams with Extreme Value Theory". KDD 2017.
+    """
+
+    def __init__(self, depth: int = 10, risk: float = 1e-3, level: float = 0.98):
+        check_int("depth", depth, low=1)
+        super().__init__(risk=risk, level=level)
+        self.depth = depth
+
+    def fit(self, scores: np.ndarray) -> "DSPOT":
+        scores = as_scores(scores, min_size=self.depth + self.initial.min_scores,
+                           need=f" (the first depth={self.depth} start the window of recent scores; the "
+                                f"others calibrate the tail, which needs 1 / (1 - level) of them)")
+        sums = np.concatenate([[0.0], np.cumsum(scores)])
+        levels = (sums[self.depth:-1] - sums[:-self.depth - 1]) / self.depth  # mean of the depth scores before each
+        super().fit(scores[self.depth:] - levels)
+        self.window_ = deque(scores[-self.depth:], maxlen=self.depth)
+        return self
+
+    def _current_threshold(self) -> float:
+        return self.threshold_ + self._level()
+
+    def _level(self) -> float:
+        return float(np.mean(self.window_))
+
+    def _step(self, value: float) -> int:
+        alarm = super()._step(value - self._level())
+        if not alarm:
+            self.window_.append(value)  # an alarm must not move the level
+        return alarm
 
 
 class DynamicThreshold(Threshold):
