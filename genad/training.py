@@ -125,6 +125,7 @@ def train_module(
     generator: torch.Generator | None = None,
     verbose: bool = False,
     desc: str = "training",
+    on_epoch: Callable[[int], None] | None = None,
 ) -> dict[str, list[float]]:
     """Minimise ``loss_fn`` over mini-batches of ``data`` (a tensor or a tuple of aligned tensors).
 
@@ -140,6 +141,8 @@ def train_module(
     validation_fraction : rows held out to measure a validation loss; with ``patience`` the loop
         stops after that many epochs without improvement and restores the best weights.
     clip_grad_norm : clip the global gradient norm to this value when set.
+    on_epoch : called with the epoch's index (0-based) before each epoch, for losses whose weights follow
+        a schedule over epochs (USAD's ``1/n``); ``loss_fn`` reads what it sets.
 
     Returns
     -------
@@ -155,6 +158,8 @@ def train_module(
     epochs = max(epochs, math.ceil(min_steps / len(_batch_stops(_n_rows(train_data), batch_size))))
     bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not verbose, leave=False)
     for epoch in range(epochs):
+        if on_epoch is not None:
+            on_epoch(epoch)
         loss = _train_epoch(module, loss_fn, train_data, batch_size, optimizer, params, clip_grad_norm,
                             generator, epoch)
         history["loss"].append(loss)

@@ -19,6 +19,8 @@ TINY = {
                          score_stride=2),
     "lstm_ad": dict(epochs=1, window=8, hidden_size=8, num_layers=1, train_stride=4, score_stride=2,
                     smoothing_span=5, error_buffer=5),
+    "usad": dict(epochs=1, window=8, latent_dim=4, train_stride=4, score_stride=2),
+    "tranad": dict(epochs=1, window=8, ff_size=8, train_stride=4, score_stride=2),
 }
 
 

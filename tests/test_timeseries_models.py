@@ -8,6 +8,7 @@ from sklearn.base import clone
 import genad
 from genad.metrics import auroc
 from genad.synthesis import inject_anomalies
+from series_data import periodic_series
 
 # Small, but trained: the default batches (512 / 256 windows) hold all ~250 training windows, one optimizer
 # step per epoch, so these use 32-window batches (an untrained network scores the seasonal anomalies at chance).
@@ -23,18 +24,12 @@ FAST = {
 NAMES = sorted(FAST)
 
 
-def series(n=500, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    return (np.c_[np.sin(t / 6), np.cos(t / 4), np.sin(t / 9)] + 0.05 * rng.normal(size=(n, 3))).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def data():
     """Two 40-step stretches replayed 3.5 times faster: their values stay in the normal range (a per-step
     z-score ranks them near chance), only the series' dynamics change."""
-    train = series(seed=0)
-    test, labels = inject_anomalies(series(seed=1), "seasonal", n=2, length=40, strength=3.5, seed=3)
+    train = periodic_series(seed=0)
+    test, labels = inject_anomalies(periodic_series(seed=1), "seasonal", n=2, length=40, strength=3.5, seed=3)
     return train, test.astype(np.float32), labels
 
 
@@ -217,14 +212,14 @@ def test_omni_anomaly_elbo_improves(data):
 def test_lstm_ad_forecasts_and_uses_the_dynamic_threshold():
     from genad.timeseries.thresholds import DynamicThreshold
 
-    train = series(seed=0)
-    test, labels = inject_anomalies(series(seed=1), "shapelet", n=1, length=30, strength=3.0, seed=3)
+    train = periodic_series(seed=0)
+    test, labels = inject_anomalies(periodic_series(seed=1), "shapelet", n=1, length=30, strength=3.0, seed=3)
     det = genad.create("lstm_ad", random_state=0, **{**FAST["lstm_ad"], "epochs": 8}).fit(train)
     assert isinstance(det.threshold_rule_, DynamicThreshold)
     assert det.history_["loss"][-1] < det.history_["loss"][0]
     # restore gives the one-step forecasts: on a clean series they must be far closer than the series' mean
     # (trained: mean |error| 0.10 against 0.64 for the mean; an untrained network's forecasts: 0.65)
-    clean = series(seed=2)
+    clean = periodic_series(seed=2)
     assert np.abs(det.restore(clean) - clean).mean() < 0.3 * np.abs(clean - clean.mean(0)).mean()
     # the dynamic threshold (each window judging its newest errors) flags the shapelet, and little else
     flagged = det.predict(test.astype(np.float32))

@@ -41,7 +41,7 @@ from genad.bench.store import ResultStore, open_existing, scores_sha256
 SUITES = ("smd", "asd", "nab")
 PROTOCOL = "train-test"
 WINDOW_PREFIX = "win:"
-GENAD_MODELS = ("rae_ensemble", "dbls_ae", "omni_anomaly", "lstm_ad")
+GENAD_MODELS = ("rae_ensemble", "dbls_ae", "omni_anomaly", "lstm_ad", "usad", "tranad")
 BASELINES = ("win:pyod:IForest", "win:pyod:LOF", "win:pyod:PCA", "win:ae")
 BASELINE_WINDOW, BASELINE_TRAIN_STRIDE = 16, 4
 VUS_MAX_BUFFER = 100
@@ -374,7 +374,7 @@ def add_commands(subparsers) -> None:
                     "makes the report.")
     p.add_argument("--suite", required=True, choices=SUITES)
     p.add_argument("--models", nargs="+", default=list(GENAD_MODELS + BASELINES),
-                   help="time-series models and windowed baselines (default: the four genad models and "
+                   help=f"time-series models and windowed baselines (default: {' '.join(GENAD_MODELS)} and "
                         f"{' '.join(BASELINES)})")
     p.add_argument("--series", type=comma_list, default=None, help="only these series (comma-separated)")
     p.add_argument("--seeds", type=parse_seeds, default=[0], help="comma-separated (default 0)")

@@ -130,3 +130,14 @@ def fill_gaps(X: Any, fill: str | float | None) -> np.ndarray:
         return X
     X[gaps] = float(fill)
     return X
+
+
+def training_range(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel minimum and range of a training series, float32; a constant channel gets range 1.
+
+    Models whose decoders end in a sigmoid (USAD, TranAD) min-max scale their windows with these, as
+    their papers scale the data to [0, 1]: a sigmoid cannot reach the standardised series' negative values.
+    """
+    low = X.min(axis=0)
+    span = X.max(axis=0) - low
+    return low.astype(np.float32), np.where(span > 0, span, 1.0).astype(np.float32)
