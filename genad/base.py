@@ -314,6 +314,10 @@ class TorchDetector(BaseDetector):
     device: str = "auto"
     verbose: bool = False
 
+    # Why a model's training loss cannot drive early stopping (None: it can); set by models whose loss is not
+    # comparable across epochs, which then refuse validation_fraction/patience.
+    _early_stopping_unsupported = None
+
     # --- what a torch model implements ---------------------------------------------------------
     def _build_module(self, n_features: int) -> torch.nn.Module:
         raise NotImplementedError
@@ -340,6 +344,9 @@ class TorchDetector(BaseDetector):
             check_int("patience", self.patience, low=1)
             if self.validation_fraction == 0:  # early stopping watches a validation loss; none: it would do nothing
                 raise ValueError(f"patience={self.patience} needs a validation split: set validation_fraction > 0")
+        if self._early_stopping_unsupported and (self.validation_fraction > 0 or self.patience is not None):
+            raise ValueError(f"{self.registry_name}: validation_fraction/patience are not supported: "
+                             f"{self._early_stopping_unsupported}")
         if self.clip_grad_norm is not None:
             check_float("clip_grad_norm", self.clip_grad_norm, 0.0, low_closed=False)
         _check_device(self.device)

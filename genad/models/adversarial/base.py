@@ -24,12 +24,8 @@ class AdversarialDetector(TorchDetector):
     """
 
     adam_betas = (0.5, 0.999)
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.validation_fraction > 0 or self.patience is not None:
-            raise ValueError(f"{self.registry_name}: validation_fraction/patience are not supported: an adversarial "
-                             "loss is not comparable across epochs, so it cannot drive early stopping")
+    _early_stopping_unsupported = ("an adversarial loss is not comparable across epochs, so it cannot drive "
+                                   "early stopping")
 
     def _generator_parameters(self) -> Iterable[torch.nn.Parameter]:
         """The generator side; by default ``module_["generator"]``."""

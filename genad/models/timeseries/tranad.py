@@ -178,6 +178,8 @@ class TranAD(TorchSeriesDetector):
     weight_decay: float = 1e-5
 
     fold = "last"
+    _early_stopping_unsupported = ("its adversarial loss is not comparable across epochs, so it cannot drive "
+                                   "early stopping")
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -186,9 +188,6 @@ class TranAD(TorchSeriesDetector):
         check_int("ff_size", self.ff_size, low=1)
         check_float("dropout", self.dropout, 0.0, 1.0, high_closed=False)
         check_float("epsilon", self.epsilon, 1.0)
-        if self.validation_fraction > 0 or self.patience is not None:
-            raise ValueError("tranad: validation_fraction/patience are not supported: its adversarial loss is not "
-                             "comparable across epochs, so it cannot drive early stopping")
 
     # --- fit -------------------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:

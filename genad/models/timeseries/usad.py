@@ -135,15 +135,14 @@ class USAD(TorchSeriesDetector):
     batch_size: int = 512
 
     _shape_params = ("window", "alpha")
+    _early_stopping_unsupported = ("its losses change weights with the epoch and AE2's turns negative, so they "
+                                   "cannot drive early stopping")
 
     def _check_params(self) -> None:
         super()._check_params()
         check_int("latent_dim", self.latent_dim, low=1)
         check_float("alpha", self.alpha, 0.0, 1.0)
         check_choice("updates", self.updates, ("paper", "reference"))
-        if self.validation_fraction > 0 or self.patience is not None:
-            raise ValueError("usad: validation_fraction/patience are not supported: its losses change weights with "
-                             "the epoch and AE2's turns negative, so they cannot drive early stopping")
 
     # --- the paper's min-max scaling, fitted on the training series ----------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
