@@ -1,7 +1,12 @@
-"""A small periodic multichannel series shared by the time-series model tests."""
+"""A small periodic multichannel series and the contract checks shared by the time-series model tests."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from sklearn.base import clone
+
+import genad
 
 
 def periodic_series(n: int = 500, seed: int = 0, periods: tuple[float, float, float] = (6, 4, 9)) -> np.ndarray:
@@ -10,3 +15,25 @@ def periodic_series(n: int = 500, seed: int = 0, periods: tuple[float, float, fl
     t = np.arange(n)
     a, b, c = periods
     return (np.c_[np.sin(t / a), np.cos(t / b), np.sin(t / c)] + 0.05 * rng.normal(size=(n, 3))).astype(np.float32)
+
+
+def check_step_scores(det, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """The contract of a fitted time-series detector: one finite score per step of ``test``, training scores
+    for every step of ``train``, 0/1 labels. Returns the test scores."""
+    scores = det.decision_function(test)
+    assert scores.shape == (len(test),) and np.isfinite(scores).all()
+    assert det.decision_scores_.shape == (len(train),)
+    assert set(np.unique(det.predict(test))) <= {0, 1}
+    return scores
+
+
+def check_reproducible_and_saved(name: str, params: dict, fitted, train: np.ndarray, test: np.ndarray,
+                                 folder: Path) -> None:
+    """A refit with the same seed gives the same scores, ``clone`` keeps the parameters, and the model saved
+    to ``folder`` and loaded back scores as before."""
+    again = genad.create(name, random_state=0, **params).fit(train)
+    np.testing.assert_array_equal(fitted.decision_function(test), again.decision_function(test))
+    assert clone(fitted).get_params() == fitted.get_params()
+    fitted.save(folder / "m.genad")
+    np.testing.assert_allclose(genad.load(folder / "m.genad").decision_function(test),
+                               fitted.decision_function(test), rtol=1e-6)

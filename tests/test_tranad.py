@@ -2,13 +2,12 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
 
 import genad
 from genad.metrics import auroc
 from genad.synthesis import inject_anomalies
 from genad.timeseries.windows import sliding_windows
-from series_data import periodic_series
+from series_data import check_reproducible_and_saved, check_step_scores, periodic_series
 
 # Small but trained: the paper's 5 epochs (its weight schedule epsilon^-n), in 8-window batches at a larger rate.
 FAST = dict(window=8, train_stride=2, epochs=5, batch_size=8, lr=3e-3)
@@ -35,9 +34,7 @@ def test_registered_as_an_adversarial_time_series_model():
 
 def test_scores_rank_the_planted_anomalies_high(fitted, data):
     train, test, labels = data
-    scores = fitted.decision_function(test)
-    assert scores.shape == (len(test),) and np.isfinite(scores).all()
-    assert fitted.decision_scores_.shape == (len(train),)
+    scores = check_step_scores(fitted, train, test)
     baseline = auroc(labels, np.abs((test - train.mean(0)) / train.std(0)).max(1))  # per-step z-score: 0.56
     assert auroc(labels, scores) >= baseline + 0.1  # 0.71 here (seed 1: 0.70)
 
@@ -118,13 +115,7 @@ def test_min_max_scaling_inside_and_restore_in_input_units(data):
 
 
 def test_same_seed_same_scores_save_load_and_clone(fitted, data, tmp_path):
-    train, test, _ = data
-    again = genad.create("tranad", random_state=0, **FAST).fit(train)
-    np.testing.assert_array_equal(fitted.decision_function(test), again.decision_function(test))
-    fitted.save(tmp_path / "m.genad")
-    np.testing.assert_allclose(genad.load(tmp_path / "m.genad").decision_function(test),
-                               fitted.decision_function(test), rtol=1e-6)
-    assert clone(fitted).get_params() == fitted.get_params()
+    check_reproducible_and_saved("tranad", FAST, fitted, data[0], data[1], tmp_path)
 
 
 @pytest.mark.parametrize("bad, error", [
