@@ -21,6 +21,8 @@ TINY = {
                     smoothing_span=5, error_buffer=5),
     "usad": dict(epochs=1, window=8, latent_dim=4, train_stride=4, score_stride=2),
     "tranad": dict(epochs=1, window=8, ff_size=8, train_stride=4, score_stride=2),
+    "deepant": dict(epochs=1, window=8, filters=4, hidden_size=4, train_stride=4, validation_fraction=0.0,
+                    patience=None),
 }
 
 
