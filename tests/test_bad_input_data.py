@@ -9,6 +9,7 @@ import gzip
 import json
 import pickle
 import shutil
+import warnings
 import zipfile
 
 import numpy as np
@@ -417,10 +418,20 @@ def test_demo_checks_its_parameters_before_any_work(kwargs, error, match):
         run_demo(**kwargs)
 
 
-def test_numeric_column_names_are_a_header_like_any_other(tmp_path):
-    """Wavelengths or thresholds as column names (450.5, 455.7) are names, not a lost first data row."""
-    X, y = read_table(write(tmp_path / "bands.csv", "450.5,455.7\n0.1,0.2\n0.3,0.4\n"))
+def test_numeric_column_names_are_a_header_like_any_other_but_warned_about(tmp_path):
+    """Wavelengths or thresholds as column names (450.5, 455.7) are names, so the file is read as it is; but a
+    file without a header row looks the same and would lose its first row, so genad says so."""
+    with pytest.warns(UserWarning, match=r"every column name of .*bands.csv is a number \(450.5, 455.7\).*no header"):
+        X, y = read_table(write(tmp_path / "bands.csv", "450.5,455.7\n0.1,0.2\n0.3,0.4\n"))
     assert X.shape == (2, 2) and y is None
+
+
+@pytest.mark.parametrize("header", ["a,b", "0,1", "band_450,1e3x"])
+def test_named_columns_and_pandas_default_names_give_no_warning(tmp_path, header):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, _ = read_table(write(tmp_path / "named.csv", f"{header}\n0.1,0.2\n"))
+    assert X.shape == (1, 2)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import re
+import warnings
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +18,7 @@ LABEL_COLUMNS = ("y", "label")
 SUFFIXES = (".csv", ".parquet", ".npz")
 #: The first bytes of every SQLite file: genad's results files, which no output may overwrite.
 SQLITE_HEADER = b"SQLite format 3\x00"
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def as_path(value: Any, name: str = "path") -> Path:
@@ -91,6 +94,21 @@ def _check_header(frame: Any, path: Path) -> None:
     # pandas reads rows longer than the header as an index column: the columns would shift silently
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         raise ValueError(f"{path}: the data rows have more fields than the header row {list(frame.columns)[:20]}")
+    _warn_if_header_is_numbers([str(name) for name in frame.columns], path)
+
+
+def _warn_if_header_is_numbers(names: list[str], path: Path) -> None:
+    """A header row of numbers is either real names (wavelengths, thresholds) or, in a file without a header,
+    its first data row read as names and so left out of the data. Both are valid CSV, so genad reads the file
+    and warns; pandas' own names for unnamed columns (0, 1, 2, ...) are left alone."""
+    if not names or not all(_NUMBER.fullmatch(name) for name in names):
+        return
+    if names == [str(i) for i in range(len(names))]:
+        return
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    warnings.warn(f"every column name of {path} is a number ({shown}): if the file has no header row, its first "
+                  f"data row was read as the column names and is not in the data; add a row of column names",
+                  UserWarning, stacklevel=5)  # the caller of read_table
 
 
 def label_column_of(columns: list[str], path: str | Path, label_column: str | None = None) -> str | None:
