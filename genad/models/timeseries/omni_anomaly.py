@@ -107,10 +107,12 @@ class OmniAnomaly(TorchSeriesDetector):
     Paper defaults kept: z dimension 3, 20 planar layers, Adam lr 1e-3, gradient-norm clipping at 10,
     std epsilon 1e-4. Deviations (CPU budget): GRU and dense width 64 instead of 500, windows of 32
     steps instead of 100, batches of 256 instead of 50, training windows subsampled with
-    ``train_stride=8``, 5 epochs instead of 20; scored windows every ``score_stride=4`` steps (each
-    step keeps at least 28 steps of context); the score uses the posterior mean path (no Monte-Carlo
-    sampling) so it is deterministic. The flow is applied to the whole sampled ``z`` sequence after
-    the recurrent sampling, as the authors' implementation wraps the recurrent posterior in the flow.
+    ``train_stride=8``, 5 epochs instead of 20 (on the time-series development data 20 epochs scored 0.305
+    mean VUS-PR against 0.314, and 20 epochs with windows of 100 0.306); scored windows every
+    ``score_stride=4`` steps (each step keeps at least 28 steps of context); the score uses the posterior
+    mean path (no Monte-Carlo sampling) so it is deterministic. The flow is applied to the whole sampled
+    ``z`` sequence after the recurrent sampling, as the authors' implementation wraps the recurrent posterior
+    in the flow.
 
     Parameters
     ----------
