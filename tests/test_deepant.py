@@ -14,7 +14,7 @@ FAST = dict(window=16, epochs=15, batch_size=32, validation_fraction=0.0, patien
 
 @pytest.fixture(scope="module")
 def data():
-    """Twelve single-step spikes of 1.5 on one channel. Half of them stay inside the series' range, so a
+    """Twelve single-step spikes of 1.5 on one channel. Four of them stay inside the series' range, so a
     per-value z-score ranks them at 0.80 AUROC and an untrained network at 0.76; a forecaster that knows the
     series' course tells them all."""
     train, test = periodic_series(600, seed=0), periodic_series(400, seed=1)
