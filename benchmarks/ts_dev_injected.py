@@ -7,7 +7,10 @@ which is then scored. Prints the mean VUS-PR over the machines, then each machin
 receive anomalies (since the eighth session; before, constant stretches were labelled without changing, and the
 figures in BENCHMARKS.md made before then came from that earlier data: see there).
 
-Usage: python benchmarks/ts_dev_injected.py 'dbls_ae' 'rae_ensemble?epochs=30' 'win:ae' ...
+``--suite asd`` builds the same data from the 12 ASD entities' training splits instead (twelfth session): shorter
+series of 19 channels, where a model's optimizer steps per epoch are fewer than on SMD.
+
+Usage: python benchmarks/ts_dev_injected.py [--suite smd|asd] 'dbls_ae' 'rae_ensemble?epochs=30' 'win:ae' ...
 """
 import sys
 import time
@@ -16,7 +19,7 @@ import numpy as np
 import torch
 
 from genad.bench.timeseries import build_series_model, standardise
-from genad.data import load_smd, smd_machines
+from genad.data import asd_entities, load_asd, load_smd, smd_machines
 from genad.metrics import vus
 from genad.synthesis.timeseries import inject_anomalies
 
@@ -24,9 +27,13 @@ POINT_KINDS = [("global", 2, 2), ("contextual", 2, 2)]  # (kind, length, how man
 SEGMENT_KINDS = [(kind, length, 1) for kind in ("shapelet", "seasonal", "trend") for length in (15, 50, 120)]
 
 
-def development_split(machine: str, fit_share: float = 0.7, seed: int = 0):
+#: suite -> (the names of its series, a loader whose result has the series' ``.train`` split)
+SOURCES = {"smd": (smd_machines, load_smd), "asd": (asd_entities, load_asd)}
+
+
+def development_split(machine: str, fit_share: float = 0.7, seed: int = 0, suite: str = "smd"):
     """(standardised fit part, standardised development part with injected anomalies, labels)."""
-    train = load_smd(machine).train
+    train = SOURCES[suite][1](machine).train
     cut = int(len(train) * fit_share)
     fit, dev = train[:cut], train[cut:].astype(np.float64)
     active = np.flatnonzero(fit.std(0) > 1e-3)  # constant channels get no anomaly
@@ -50,10 +57,10 @@ def development_split(machine: str, fit_share: float = 0.7, seed: int = 0):
     return fit, dev, labels
 
 
-def evaluate(spec: str) -> list[float]:
+def evaluate(spec: str, suite: str = "smd") -> list[float]:
     results = []
-    for machine in smd_machines():
-        fit, dev, labels = development_split(machine)
+    for name in SOURCES[suite][0]():
+        fit, dev, labels = development_split(name, suite=suite)
         model = build_series_model(spec, 0).fit(fit)
         results.append(vus(labels, model.decision_function(dev))["vus_pr"])
     return results
@@ -61,8 +68,13 @@ def evaluate(spec: str) -> list[float]:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for spec in sys.argv[1:]:
+    args, suite = sys.argv[1:], "smd"
+    if args[:1] == ["--suite"]:
+        suite, args = args[1], args[2:]
+        if suite not in SOURCES:
+            sys.exit(f"--suite must be one of {', '.join(SOURCES)}, got {suite!r}")
+    for spec in args:
         start = time.time()
-        results = evaluate(spec)
+        results = evaluate(spec, suite)
         print(f"{spec:40s} VUS-PR {np.mean(results):.3f}  " + " ".join(f"{v:.3f}" for v in results)
               + f"  ({time.time() - start:.0f} s)", flush=True)
