@@ -13,7 +13,7 @@ from genad.synthesis import TIMESERIES_ANOMALY_TYPES, inject_anomalies
 from genad.timeseries import fill_gaps, fold_back, window_starts, windowed
 
 TINY = {
-    "rae_ensemble": dict(epochs=1, n_members=2, hidden_size=4, window=8, train_stride=4, score_stride=2),
+    "rae_ensemble": dict(epochs=1, min_steps=0, n_members=2, hidden_size=4, window=8, train_stride=4, score_stride=2),
     "dbls_ae": dict(window=8, n_members=2, n_enhancement=20, n_groups=2, group_size=4),
     "omni_anomaly": dict(epochs=1, window=8, hidden_size=8, dense_size=8, flow_layers=2, train_stride=4,
                          score_stride=2),
