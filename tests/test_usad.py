@@ -106,7 +106,7 @@ def test_losses_weight_reconstruction_by_one_over_the_epoch(fitted, data):
         e1, e2, e3 = [(w - r).pow(2).mean() for r in (w1, net.ae2(w), net.ae2(w1))]
         for n in (1, 4):
             fitted._epoch = n
-            l1, l2 = fitted._losses(w)
+            l1, l2 = fitted._ae1_loss(w), fitted._ae2_loss(w)
             torch.testing.assert_close(l1, e1 / n + (1 - 1 / n) * e3)
             torch.testing.assert_close(l2, e2 / n - (1 - 1 / n) * e3)
     del fitted._epoch

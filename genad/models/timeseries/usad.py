@@ -180,22 +180,25 @@ class USAD(TorchSeriesDetector):
             for group in self._ae1_optimizer.param_groups:
                 group["lr"] *= self.lr_decay
 
-    def _losses(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(L_AE1, L_AE2)`` of flattened windows at the current epoch."""
+    def _ae1_loss(self, w: torch.Tensor) -> torch.Tensor:
+        """``L_AE1`` of flattened windows at the current epoch."""
+        net, weight = self.module_, 1.0 / self._epoch
+        w1 = net.ae1(w)
+        return weight * _squared_error(w, w1).mean() + (1 - weight) * _squared_error(w, net.ae2(w1)).mean()
+
+    def _ae2_loss(self, w: torch.Tensor) -> torch.Tensor:
+        """``L_AE2`` of flattened windows at the current epoch."""
         net, weight = self.module_, 1.0 / self._epoch
         z = net.encoder(w)
-        w1 = net.decoder1(z)
-        adversarial = _squared_error(w, net.ae2(w1)).mean()
-        l_ae1 = weight * _squared_error(w, w1).mean() + (1 - weight) * adversarial
-        l_ae2 = weight * _squared_error(w, net.decoder2(z)).mean() - (1 - weight) * adversarial
-        return l_ae1, l_ae2
+        adversarial = _squared_error(w, net.ae2(net.decoder1(z))).mean()
+        return weight * _squared_error(w, net.decoder2(z)).mean() - (1 - weight) * adversarial
 
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         w = batch.flatten(1)
         if not torch.is_grad_enabled():
-            return self._losses(w)[1]
-        carried = self._ae1_step(self._losses(w)[0])  # AE1's step first
-        l_ae2 = self._losses(w)[1]  # then AE2's loss on a fresh pass; the shared loop takes AE2's step
+            return self._ae2_loss(w)
+        carried = self._ae1_step(self._ae1_loss(w))  # AE1's step first
+        l_ae2 = self._ae2_loss(w)  # then AE2's loss on a fresh pass; the shared loop takes AE2's step
         if carried:  # "reference": D2's gradient of L_AE1 joins AE2's step (a term of value 0 with that gradient)
             leak = sum((p * g).sum() for p, g in carried)
             l_ae2 = l_ae2 + leak - leak.detach()
