@@ -93,3 +93,30 @@ def test_bad_requests_are_named():
         inject_anomalies(sine(200), "trend", n=10, length=50)
     with pytest.raises(ValueError, match="NaN"):
         inject_anomalies(np.r_[sine(100), np.nan], "global")
+
+
+def test_persistent_trend_shifts_every_later_step():
+    """The paper's trend outlier: the drift reached at a segment's end stays on for good, unlabelled."""
+    X = np.c_[sine(), sine(period=30)]
+    shifted, labels = inject_anomalies(X, "trend", n=3, length=40, persist=True, seed=6)
+    returned, same_labels = inject_anomalies(X, "trend", n=3, length=40, seed=6)
+    np.testing.assert_array_equal(labels, same_labels)
+    segments = ranges(labels)
+    first_start = segments[0][0]
+    np.testing.assert_array_equal(shifted[:first_start], X[:first_start])  # untouched before the first trend
+    offset = shifted - X
+    for (start, end), next_start in zip(segments, [s for s, _ in segments[1:]] + [len(X)]):
+        after = offset[end + 1:next_start]  # unlabelled steps up to the next segment: a constant shift
+        np.testing.assert_allclose(after, np.broadcast_to(offset[end], after.shape), atol=1e-12)
+        # within the segment, the drift adds to the level the earlier trends left
+        level = offset[start - 1] if start else 0.0
+        np.testing.assert_allclose(offset[start:end + 1] - level, returned[start:end + 1] - X[start:end + 1],
+                                   atol=1e-12)
+    assert (np.abs(offset[-1]) > 0).any()
+
+
+def test_persist_is_for_trends_only():
+    with pytest.raises(ValueError, match="persist"):
+        inject_anomalies(sine(), "shapelet", persist=True)
+    with pytest.raises(TypeError, match="persist"):
+        inject_anomalies(sine(), "trend", persist="yes")

@@ -15,10 +15,10 @@ authors' synthetic scripts (``benchmark/synthetic/Generator`` in datamllab/tods)
 sine at another frequency and scale a point's own value by the local std; genad, which knows no generating
 function, resamples the segment and measures offsets from the mean. As there, a contextual point stays
 inside the series' range and the default seasonal factor is 3 (their context is 5 steps each side, genad's
-default ``context`` 25). Deviation: the paper's trend outlier shifts the mean for good (the script adds the
-drift to every later step, unlabelled); genad changes only the labelled segment and the series returns to
-its own level at the next step, so that the steps outside the labels are the input's, as a detector
-fitted on clean data expects of held-out data.
+default ``context`` 25). The paper's trend outlier shifts the mean for good (the script adds the drift to
+every later step, unlabelled): ``persist=True`` does that. By default genad changes only the labelled
+segment and the series returns to its own level at the next step, so that the steps outside the labels are
+the input's, as a detector fitted on clean data expects of held-out data.
 
 References
 ----------
@@ -153,7 +153,7 @@ def _check_changed(new: np.ndarray, old: np.ndarray, kind: str, start: int, chan
 
 
 def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strength: float | None = None,
-                     context: int = 25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                     context: int = 25, persist: bool = False, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Inject ``n`` labelled anomalies of type ``kind`` into a ``(T,)`` or ``(T, D)`` series.
 
     Parameters
@@ -167,6 +167,8 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
         seasonal: frequency factor (not 1, nor 1 plus a multiple of ``length``, which replay the segment
         at its own frequency); trend: drift at the segment's end in series std.
     context : half-width of the neighbourhood of a contextual anomaly.
+    persist : trend only: every step after a trend segment keeps the drift it reached (the paper's permanent
+        shift of the mean); those steps stay unlabelled, as in the authors' script. Off by default.
     seed : the same seed gives the same anomalies.
 
     Returns
@@ -175,7 +177,7 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     changes its step. A pattern anomaly changes every step of its segment, except where the original
     happens to coincide with the new pattern (values the data repeat, or a seasonal replay of a partly
     flat stretch when no channel varies over the whole segment); its label covers the segment. Steps
-    outside the labels keep their values (a trend's drift ends with its segment: see the module notes).
+    outside the labels keep their values, unless ``persist`` carries a trend's drift on (see the module notes).
 
     Raises
     ------
@@ -192,6 +194,10 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     check_int("length", length, low=2)
     check_int("context", context, low=1)
     check_int("seed", seed, low=0)
+    if not isinstance(persist, (bool, np.bool_)):
+        raise TypeError(f"persist must be True or False, got {persist!r}")
+    if persist and kind != "trend":
+        raise ValueError(f"persist=True carries a trend's drift past its segment; a {kind} anomaly has no drift")
     strength = _DEFAULT_STRENGTH[kind] if strength is None else strength
     check_float("strength", strength, 0.0, low_closed=False)
     if kind == "seasonal" and (strength - 1) % length == 0:
@@ -205,6 +211,7 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
     starts = _segment_starts(values.shape[0], n, need, rng, why)
     labels = np.zeros(values.shape[0], dtype=np.int64)
     original = values.copy()
+    drifts = []  # persist: (channel, end of segment, drift reached) of each trend
     varying = _varying(original)  # a constant channel would keep its values under the labels
     if varying.size == 0:
         why = "replay a segment's own pattern faster" if kind == "seasonal" else "are sized by a channel's spread"
@@ -222,6 +229,12 @@ def inject_anomalies(X: Any, kind: str, n: int = 1, *, length: int = 50, strengt
                            channel)
             values[:, channel] = column
             labels[start:start + span] = 1
+            if persist:  # the drift reached at the segment's last step
+                end = int(start) + span
+                drifts.append((channel, end, column[end - 1] - original[end - 1, channel]))
+        # added once every segment is placed, so that a later trend starts from the level already reached
+        for channel, end, drift in drifts:
+            values[end:, channel] += drift
     _check_in_range(values, original, kind, strength)
     return (values[:, 0] if was_1d else values), labels
 
