@@ -74,6 +74,26 @@ def test_suite_runs_resumes_and_reports(data_dir, tmp_path):
     assert "95% interval over 2 series" in markdown
 
 
+def test_the_bench_executors_run_the_suite_alike(data_dir, tmp_path):
+    """The suite runs on the bench's own executors: in-process and on a real Dask LocalCluster, alike."""
+    distributed = pytest.importorskip("dask.distributed")
+    from genad.bench import ResultStore
+
+    cells = make_cells("smd", ["win:pyod:IForest?n_estimators=10", "win:ae?epochs=1"], data_dir=data_dir)
+    varying = {"fit_seconds", "score_seconds", "peak_memory_mb", "host", "finished_at"}
+
+    def comparable(results):
+        return [{k: v for k, v in r.items() if k not in varying} for r in ResultStore(results).records()]
+
+    local, on_dask = str(tmp_path / "local.sqlite"), str(tmp_path / "dask.sqlite")
+    assert run_suite(cells, local, progress=False)["ok"] == 4  # in this process
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        counts = run_suite(cells, on_dask, executor="dask", scheduler=cluster.scheduler_address, progress=False)
+    assert counts == {"total": 4, "skipped": 0, "ok": 4, "failed": 0}
+    assert comparable(on_dask) == comparable(local)
+
+
 def test_unknown_models_fail_before_the_run(data_dir):
     with pytest.raises(ValueError, match="not a time-series model"):
         make_cells("smd", ["ae"], data_dir=data_dir)

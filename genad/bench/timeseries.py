@@ -16,7 +16,9 @@ Protocol (one default configuration per model for every series; no tuning on tes
 Baselines run on the same windows (length 16, training windows every 4 steps, each step scored by the
 mean of its windows): PyOD IForest, LOF, PCA and genad ``ae``, written ``win:pyod:IForest``, ``win:ae``.
 Results go to the bench's :class:`~genad.bench.store.ResultStore` (suite = ``smd``/``asd``/``nab``,
-dataset = series, protocol ``train-test``), with the time-series metrics in ``extra``.
+dataset = series, protocol ``train-test``), with the time-series metrics in ``extra``. The cells run on the
+bench's executors (:func:`~genad.bench.runner.run_bench`): local processes or Dask, a dead worker's cell
+retried, failed cells run again on a re-run unless ``--keep-failed``.
 """
 from __future__ import annotations
 
@@ -24,19 +26,18 @@ import html
 import platform
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from genad.bench.report import downsample_max, html_document, html_table, markdown_table, png_data_uri
-from genad.bench.runner import PeakMemory
+from genad.bench.runner import PeakMemory, run_bench
 from genad.training import warm_up_torch
 from genad.bench.stats import interval_text
-from genad.bench.store import ResultStore, open_existing, scores_sha256
+from genad.bench.store import open_existing, scores_sha256
 
 SUITES = ("smd", "asd", "nab")
 PROTOCOL = "train-test"
@@ -186,37 +187,11 @@ def make_cells(suite: str, models: list[str], seeds: list[int] = (0,), series: l
     return cells
 
 
-def _run_many(cells: list[SeriesCell], jobs: int) -> Iterator[dict[str, Any]]:
-    if jobs == 1:
-        yield from map(run_series_cell, cells)
-        return
-    import multiprocessing
-
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_series_cell, cell) for cell in cells}
-        while futures:
-            done, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-
-
-def run_suite(cells: list[SeriesCell], results: str, jobs: int = 1, progress: bool = True,
-              on_record: Callable[[dict], None] | None = None) -> dict[str, int]:
-    """Run the cells not yet finished in ``results`` (resumable), writing each record as it ends."""
-    from tqdm.auto import tqdm
-
-    with ResultStore(results) as store:
-        finished = store.finished_keys()
-        todo = [c for c in cells if c.key not in finished]
-        counts = {"total": len(cells), "skipped": len(cells) - len(todo), "ok": 0, "failed": 0}
-        with tqdm(total=len(todo), desc="bench-ts", unit="cell", disable=not progress) as bar:
-            for record in _run_many(todo, jobs):
-                store.write(record)
-                counts[record["status"]] += 1
-                bar.update(1)
-                if on_record is not None:
-                    on_record(record)
-    return counts
+def run_suite(cells: list[SeriesCell], results: str, **options: Any) -> dict[str, int]:
+    """Run the cells not yet finished in ``results`` (resumable), writing each record as it ends: the bench's
+    :func:`~genad.bench.runner.run_bench` with this suite's task, so the same executors (``executor="local"``
+    with ``jobs`` processes, or ``"dask"``), retries of dead workers and ``retry_failed`` apply."""
+    return run_bench(cells, results, task=run_series_cell, **options)
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -342,7 +317,8 @@ def cmd_bench_ts(args) -> int:
     cells = make_cells(args.suite, args.models, args.seeds, args.series, args.threads, args.data_dir)
     print(f"genad bench-ts {args.suite}: {len(cells)} cells -> {args.results}")
     start = time.perf_counter()
-    counts = run_suite(cells, args.results, jobs=args.jobs, progress=not args.quiet)
+    counts = run_suite(cells, args.results, executor=args.executor, jobs=args.jobs, scheduler=args.scheduler,
+                       retry_failed=not args.keep_failed, progress=not args.quiet)
     print(f"done in {time.perf_counter() - start:.1f} s: {counts['ok']} ok, {counts['failed']} failed, "
           f"{counts['skipped']} already in {args.results}")
     return 1 if counts["failed"] else 0
@@ -370,8 +346,8 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser(
         "bench-ts", help="run a time-series suite (smd, asd, nab) into a results file (resumable)",
         description="Fit each model on each series' training part and score its test part (see BENCHMARKS.md, "
-                    "Time series). A re-run with the same --results skips finished cells; `genad report-ts` "
-                    "makes the report.")
+                    "Time series). A re-run with the same --results skips finished cells (and retries failed "
+                    "ones); `genad report-ts` makes the report.")
     p.add_argument("--suite", required=True, choices=SUITES)
     p.add_argument("--models", nargs="+", default=list(GENAD_MODELS + BASELINES),
                    help=f"time-series models and windowed baselines (default: {' '.join(GENAD_MODELS)} and "
@@ -382,8 +358,12 @@ def add_commands(subparsers) -> None:
                    help="SQLite results file, created or resumed (default results/timeseries.sqlite)")
     p.add_argument("--data-dir", default=None, help="folder holding smd/, asd/, nab/ (default: $GENAD_DATA, "
                                                     "else ../shared/data)")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes (local) or LocalCluster workers (dask) (default 1)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --executor dask)")
     p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per cell")
+    p.add_argument("--keep-failed", action="store_true", help="do not retry cells that failed in an earlier run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench_ts)
 
