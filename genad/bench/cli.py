@@ -6,6 +6,7 @@ import os
 import time
 
 from genad.bench.models import DEFAULT_BASELINES
+from genad.bench.runner import EXECUTORS
 
 
 def comma_list(text: str) -> list[str]:
@@ -81,6 +82,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """How a bench command runs its cells: ``--executor``, ``--jobs``, ``--scheduler``, ``--keep-failed``,
+    ``--quiet`` (the arguments of :func:`genad.bench.runner.run_bench`)."""
+    p.add_argument("--executor", choices=EXECUTORS, default="local")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (local) or LocalCluster workers (dask)")
+    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --executor dask)")
+    p.add_argument("--keep-failed", action="store_true", help="do not retry cells that failed in an earlier run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def add_commands(subparsers) -> None:
     """Add ``bench`` and ``report`` to the ``genad`` command line."""
     p = subparsers.add_parser(
@@ -104,12 +115,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--data-dir", default=None, help="folder with adbench_classical/ (default: $GENAD_DATA, "
                                                     "else ../shared/data)")
     p.add_argument("--label-column", default=None, help="label column of plain data files (default y or label)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (local) or LocalCluster workers (dask)")
-    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --executor dask)")
+    add_executor_arguments(p)
     p.add_argument("--threads", type=int, default=None, help="torch threads per cell (default: cores / jobs)")
-    p.add_argument("--keep-failed", action="store_true", help="do not retry cells that failed in an earlier run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
 
     p = subparsers.add_parser("report", help="HTML (and Markdown) report of a results file")

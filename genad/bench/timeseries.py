@@ -341,7 +341,7 @@ def cmd_report_ts(args) -> int:
 
 def add_commands(subparsers) -> None:
     """Add ``bench-ts`` and ``report-ts`` to the ``genad`` command line."""
-    from genad.bench.cli import comma_list, parse_seeds
+    from genad.bench.cli import add_executor_arguments, comma_list, parse_seeds
 
     p = subparsers.add_parser(
         "bench-ts", help="run a time-series suite (smd, asd, nab) into a results file (resumable)",
@@ -358,13 +358,8 @@ def add_commands(subparsers) -> None:
                    help="SQLite results file, created or resumed (default results/timeseries.sqlite)")
     p.add_argument("--data-dir", default=None, help="folder holding smd/, asd/, nab/ (default: $GENAD_DATA, "
                                                     "else ../shared/data)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes (local) or LocalCluster workers (dask) (default 1)")
-    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler (with --executor dask)")
+    add_executor_arguments(p)
     p.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per cell")
-    p.add_argument("--keep-failed", action="store_true", help="do not retry cells that failed in an earlier run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench_ts)
 
     p = subparsers.add_parser("report-ts", help="HTML (and Markdown) report of the time-series suites")
