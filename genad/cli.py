@@ -1,4 +1,4 @@
-"""The ``genad`` command line: list, fit, score, demo, plus the commands other modules add.
+"""The ``genad`` command line: list, fit, score, restore, demo, plus the commands other modules add.
 
 A module joins the CLI by defining ``add_commands(subparsers)`` and being named in
 :data:`COMMAND_MODULES`; each command it adds sets ``func`` to a function of the parsed args.
@@ -17,7 +17,7 @@ from genad import registry
 
 #: Modules that add their own sub-commands (bench, report, stream, ...).
 COMMAND_MODULES: list[str] = ["genad.bench.cli", "genad.bench.timeseries", "genad.bench.streams",
-                               "genad.streaming.cli"]
+                               "genad.streaming.cli", "genad.synthesis.cli"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -75,6 +75,26 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from genad.data import read_table
+    from genad.data.io import check_output_file, check_table_suffix, column_names, write_table
+
+    out = check_table_suffix(check_output_file(args.out, "the restored data", inputs=[args.data, args.model]),
+                             "the restored data")
+    det = genad.load(args.model)
+    X, _ = read_table(args.data, label_column=args.label_column)
+    columns = column_names(X)
+    restored = det.restore(X)
+    write_table(pd.DataFrame(restored, columns=columns), out)
+    # where the model changed the data most: the localisation a restoration gives
+    change = np.abs(np.asarray(X, dtype=np.float64) - restored).mean(axis=0)
+    most = ", ".join(f"{columns[i]} ({change[i]:.3g})" for i in np.argsort(-change)[:3])
+    print(f"restored {len(restored)} rows with {det.registry_name}; wrote {out}; largest mean change: {most}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from genad.demo import run_demo
 
@@ -124,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a label column to leave out of the features (default: 'y' or 'label' if present)")
     p.add_argument("--out", required=True, help="CSV with one score and 0/1 label per row")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("restore", help="the plausible normal version of each row of a data file, by a saved model")
+    p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can restore "
+                                                  "(the `can` column of `genad list`)")
+    p.add_argument("--data", required=True, help="a .csv (with a header row), .parquet or .npz file")
+    p.add_argument("--label-column", default=None,
+                   help="a label column to leave out of the features (default: 'y' or 'label' if present)")
+    p.add_argument("--out", required=True, help=".csv or .parquet file: the restored rows, in the input's columns")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("demo", help="every tabular model on scikit-learn's breast-cancer data (one-class split)")
     p.add_argument("--epochs", type=int, default=None,

@@ -199,6 +199,29 @@ def _check_labels(y: Any, n_rows: int, where: str) -> None:
 
 
 # --- files out: checked before any work starts, so nothing is lost ---------------------------------
+def column_names(X: Any) -> list[str]:
+    """The feature names of a table read by :func:`read_table` (``x0, x1, ...`` for an ``.npz`` array)."""
+    return [str(c) for c in X.columns] if hasattr(X, "columns") else [f"x{i}" for i in range(np.shape(X)[1])]
+
+
+def check_table_suffix(path: str | Path, what: str) -> Path:
+    """``path`` as a Path when it names a ``.csv`` or ``.parquet`` file, the tables genad writes; else a
+    ValueError naming ``what`` (checked before the work that makes the table)."""
+    path = as_path(path)
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"cannot write {what} to {path}: use a .csv or .parquet file name")
+    return path
+
+
+def write_table(frame: Any, path: str | Path) -> None:
+    """A pandas DataFrame to a ``.csv`` or ``.parquet`` file, by the suffix of ``path``, without its index."""
+    path = check_table_suffix(path, "a table")
+    if path.suffix.lower() == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
 def is_sqlite_file(path: str | Path) -> bool:
     """Whether ``path`` is an existing file that starts with SQLite's header (a results file or another database)."""
     try:
