@@ -1,4 +1,4 @@
-"""The ``genad`` command line: list, fit, score, restore, demo, plus the commands other modules add.
+"""The ``genad`` command line: list, fit, score, restore, sample, demo, plus the commands other modules add.
 
 A module joins the CLI by defining ``add_commands(subparsers)`` and being named in
 :data:`COMMAND_MODULES`; each command it adds sets ``func`` to a function of the parsed args.
@@ -95,6 +95,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sample(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from genad.data.io import check_output_file, check_table_suffix, write_table
+
+    out = check_table_suffix(check_output_file(args.out, "the samples", inputs=[args.model]), "the samples")
+    det = genad.load(args.model)
+    if args.seed is not None:  # sampling is seeded by the model's random_state
+        det.set_params(random_state=args.seed)
+    rows = det.sample(args.n)
+    names = getattr(det, "feature_names_in_", None)  # the training table's columns, when it had names
+    columns = [str(c) for c in names] if names is not None else [f"x{i}" for i in range(rows.shape[1])]
+    write_table(pd.DataFrame(rows, columns=columns), out)
+    print(f"drew {len(rows)} rows from {det.registry_name}'s model of normal data; wrote {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from genad.demo import run_demo
 
@@ -153,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a label column to leave out of the features (default: 'y' or 'label' if present)")
     p.add_argument("--out", required=True, help=".csv or .parquet file: the restored rows, in the input's columns")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("sample", help="draw rows like the normal data from a saved generative model")
+    p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can sample "
+                                                  "(the `can` column of `genad list`)")
+    p.add_argument("--n", type=int, required=True, help="how many rows")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the same seed draws the same rows (default: the model's random_state)")
+    p.add_argument("--out", required=True, help=".csv or .parquet file: the rows, in the training data's columns")
+    p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("demo", help="every tabular model on scikit-learn's breast-cancer data (one-class split)")
     p.add_argument("--epochs", type=int, default=None,

@@ -1,4 +1,4 @@
-"""`genad synthesize` and `genad restore`: files in, labelled or restored files out."""
+"""`genad synthesize`, `genad restore` and `genad sample`: the generative tasks from the command line."""
 from __future__ import annotations
 
 import numpy as np
@@ -95,3 +95,22 @@ def test_restore_with_a_model_that_cannot_is_an_error(labelled_csv, tmp_path, ca
     assert main(["restore", "--model", str(model), "--data", str(path), "--out", str(tmp_path / "r.csv")]) == 2
     assert "cannot restore" in capsys.readouterr().err
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_sample_draws_seeded_rows_in_the_training_columns(labelled_csv, tmp_path, capsys):
+    path, _, _ = labelled_csv
+    model = tmp_path / "flow.genad"
+    assert main(["fit", "--model", "realnvp", "--data", str(path), "--set", "epochs=2", "--set", "verbose=False",
+                 "--out", str(model)]) == 0
+    outs = [tmp_path / f"s{k}.csv" for k in range(3)]
+    for out, seed in zip(outs, ("4", "4", "5")):
+        assert main(["sample", "--model", str(model), "--n", "7", "--seed", seed, "--out", str(out)]) == 0
+    first, again, other = (pd.read_csv(out) for out in outs)
+    assert list(first.columns) == ["a", "b", "c"] and len(first) == 7
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(first, other)
+    np.testing.assert_allclose(first, genad.load(model).set_params(random_state=4).sample(7), rtol=1e-6)
+    restorer = tmp_path / "ae.genad"
+    assert main(["fit", "--model", "ae", "--data", str(path), "--set", "epochs=1", "--out", str(restorer)]) == 0
+    assert main(["sample", "--model", str(restorer), "--n", "3", "--out", str(tmp_path / "no.csv")]) == 2
+    assert "cannot sample" in capsys.readouterr().err
