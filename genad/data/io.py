@@ -7,11 +7,14 @@ import warnings
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from genad.validation import as_labels, time_stamp_advice
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Column names taken as the label (and kept out of the features) when no label column is named.
 LABEL_COLUMNS = ("y", "label")
@@ -213,7 +216,7 @@ def check_table_suffix(path: str | Path, what: str) -> Path:
     return path
 
 
-def write_table(frame: Any, path: str | Path) -> None:
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """A pandas DataFrame to a ``.csv`` or ``.parquet`` file, by the suffix of ``path``, without its index."""
     path = check_table_suffix(path, "a table")
     if path.suffix.lower() == ".parquet":

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The parameters ``--set`` may give, by mode (the functions' own keyword arguments).
 TABULAR_PARAMETERS = ("alpha", "beta")
 SERIES_PARAMETERS = ("length", "strength", "context", "persist")
 
 
-def labelled_frame(X: np.ndarray, labels: np.ndarray, columns: list[str]) -> Any:
+def labelled_frame(X: np.ndarray, labels: np.ndarray, columns: list[str]) -> pd.DataFrame:
     """Rows and their 0/1 labels as one DataFrame, the labels in a last column named ``label``."""
     import pandas as pd
 
