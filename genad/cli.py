@@ -135,6 +135,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data`` and ``--label-column``: the file a saved model is applied to."""
+    p.add_argument("--data", required=True, help="a .csv (with a header row), .parquet or .npz file")
+    p.add_argument("--label-column", default=None,
+                   help="a label column to leave out of the features (default: 'y' or 'label' if present)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genad", description="Generative anomaly detection.")
     parser.add_argument("--version", action="version", version=f"genad {genad.__version__}")
@@ -156,18 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score a data file with a saved model")
     p.add_argument("--model", required=True, help="a file written by `genad fit`")
-    p.add_argument("--data", required=True, help="a .csv (with a header row), .parquet or .npz file")
-    p.add_argument("--label-column", default=None,
-                   help="a label column to leave out of the features (default: 'y' or 'label' if present)")
+    add_input_arguments(p)
     p.add_argument("--out", required=True, help="CSV with one score and 0/1 label per row")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("restore", help="the plausible normal version of each row of a data file, by a saved model")
     p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can restore "
                                                   "(the `can` column of `genad list`)")
-    p.add_argument("--data", required=True, help="a .csv (with a header row), .parquet or .npz file")
-    p.add_argument("--label-column", default=None,
-                   help="a label column to leave out of the features (default: 'y' or 'label' if present)")
+    add_input_arguments(p)
     p.add_argument("--out", required=True, help=".csv or .parquet file: the restored rows, in the input's columns")
     p.set_defaults(func=cmd_restore)
 
