@@ -98,7 +98,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from genad.data.io import check_output_file, check_table_suffix, write_table
+    from genad.data.io import check_output_file, check_table_suffix, column_names, write_table
 
     out = check_table_suffix(check_output_file(args.out, "the samples", inputs=[args.model]), "the samples")
     det = genad.load(args.model)
@@ -106,7 +106,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         det.set_params(random_state=args.seed)
     rows = det.sample(args.n)
     names = getattr(det, "feature_names_in_", None)  # the training table's columns, when it had names
-    columns = [str(c) for c in names] if names is not None else [f"x{i}" for i in range(rows.shape[1])]
+    columns = [str(c) for c in names] if names is not None else column_names(rows)
     write_table(pd.DataFrame(rows, columns=columns), out)
     print(f"drew {len(rows)} rows from {det.registry_name}'s model of normal data; wrote {out}")
     return 0
