@@ -28,6 +28,11 @@ def data_dir(tmp_path_factory):
         for part, array in (("train", wave(300, k, 3)), ("test", test), ("test_label", labels)):
             with open(smd / f"{name}_{part}.pkl", "wb") as handle:
                 pickle.dump(array, handle)
+    interpretation = root / "smd" / "interpretation_label"
+    interpretation.mkdir()
+    # OmniAnomaly's SMD files end a range one step past the labelled anomaly; InterFusion's at its last step
+    (interpretation / "machine-9-1.txt").write_text("150-160:2\n")
+    (interpretation / "machine-9-2.txt").write_text("150-159:2,3\n")
     nab = root / "nab"
     (nab / "data" / "fake").mkdir(parents=True)
     (nab / "labels").mkdir()
@@ -45,6 +50,10 @@ def test_loaders(data_dir):
     assert smd_machines(data_dir) == ["machine-9-1", "machine-9-2"]
     series = load_smd("machine-9-1", data_dir)
     assert series.train.shape == (300, 3) and series.labels.sum() == 10
+    expected = np.zeros((300, 3), dtype=bool)
+    expected[150:160, 1] = True  # the labelled steps only, though the file's range ends at 160
+    np.testing.assert_array_equal(series.channels, expected)
+    assert load_smd("machine-9-2", data_dir).channels[150:160, 1:].all()
     assert nab_series(data_dir) == ["fake/a.csv"]  # series without windows are skipped
     nab = load_nab("fake/a.csv", data_dir)
     assert nab.train.shape == (60, 1) and nab.test.shape == (340, 1)  # first 15% trains
@@ -72,6 +81,12 @@ def test_suite_runs_resumes_and_reports(data_dir, tmp_path):
     assert document.count("data:image/png;base64,") == 2  # one plot per series
     assert "VUS-PR" in markdown and "best baseline" in markdown and "optimistic" in markdown
     assert "95% interval over 2 series" in markdown
+    # models that can explain are scored on the labelled channels; the planted shift is in channel 2
+    explained = frame.set_index(["model", "dataset"])["hit@100"]
+    assert explained.loc["win:pyod:IForest?n_estimators=10"].isna().all()
+    assert explained.loc[("win:ae?epochs=1", "machine-9-1")] == 1.0
+    assert explained.loc[models[0]].notna().all()
+    assert "HitRate@150%" in markdown and "(channels in random order)" in markdown and "z-score" in markdown
 
 
 def test_the_bench_executors_run_the_suite_alike(data_dir, tmp_path):

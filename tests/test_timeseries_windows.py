@@ -69,6 +69,14 @@ def test_windowed_adapter_wraps_any_tabular_detector():
     assert clone(det).get_params() == det.get_params()
     baseline = windowed(IForest(n_estimators=20, random_state=0), length=8).fit(X)
     assert baseline.decision_function(test[:50]).shape == (50,)
+    # restore and explain come from the inner model's, per window, averaged over the windows of each step
+    restored, contributions = det.restore(test), det.explain(test)
+    assert restored.shape == contributions.shape == (600, 2)
+    assert np.abs(restored[300:305, 0] - X[300:305, 0]).mean() < np.abs(test[300:305, 0] - X[300:305, 0]).mean()
+    assert (contributions[300:305].argmax(1) == 0).all()  # the shifted channel is the one to blame
+    for capability in (baseline.restore, baseline.explain):
+        with pytest.raises(NotImplementedError, match=r"windowed\(IForest\)"):
+            capability(test)
 
 
 def test_windowed_bad_inputs_name_the_problem(tmp_path):

@@ -11,7 +11,9 @@ Protocol (one default configuration per model for every series; no tuning on tes
 4. Metrics on the test part: VUS-PR and VUS-ROC (max buffer 100 steps), AUPRC, AUROC, range-based F1
    (Tatbul et al., flat bias, alpha 0) of the model's own threshold (``threshold_rule_``, set from the
    training scores or, for ``lstm_ad``, its dynamic threshold), best point F1 and point-adjusted F1
-   (``optimistic``), fit and score seconds and peak memory.
+   (``optimistic``), fit and score seconds and peak memory. On SMD and ASD, whose channels are labelled for
+   each anomaly, models that can ``explain`` also get HitRate@100%/150% and NDCG@100%/150% of their
+   per-channel contributions (:mod:`genad.metrics.interpretation`).
 
 Baselines run on the same windows (length 16, training windows every 4 steps, each step scored by the
 mean of its windows): PyOD IForest, LOF, PCA and genad ``ae``, written ``win:pyod:IForest``, ``win:ae``.
@@ -128,6 +130,18 @@ def series_metrics(labels: np.ndarray, scores: np.ndarray, predictions: np.ndarr
     return out
 
 
+def explanation_metrics(model, test: np.ndarray, channels: np.ndarray) -> dict[str, float]:
+    """HitRate@P% and NDCG@P% of the model's ``explain`` against the series' interpretation labels; nothing
+    for a model that cannot explain (the PyOD baselines)."""
+    from genad.metrics.interpretation import interpretation_scores
+
+    try:
+        contributions = model.explain(test)
+    except NotImplementedError:
+        return {}
+    return interpretation_scores(contributions, channels)
+
+
 def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
     """Fit on the training part, score the test part, measure; a failure becomes a failed record."""
     import torch
@@ -154,6 +168,8 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
                 scores = np.asarray(model.decision_function(test), dtype=np.float64)
                 score_seconds = time.perf_counter() - start
             metrics = series_metrics(series.labels, scores, model.threshold_rule_.predict(scores))
+            if series.channels is not None:
+                metrics.update(explanation_metrics(model, test, series.channels))
         record.update(
             status="ok", auroc=metrics.pop("auroc"), auprc=metrics.pop("auprc"), fit_seconds=fit_seconds,
             score_seconds=score_seconds, peak_memory_mb=memory.peak_mb, n_fit=len(train), n_test=len(test),
@@ -195,6 +211,8 @@ def run_suite(cells: list[SeriesCell], results: str, **options: Any) -> dict[str
 
 
 # --- report --------------------------------------------------------------------------------------
+INTERPRETATION_COLUMNS = {"hit@100": "HitRate@100%", "hit@150": "HitRate@150%", "ndcg@100": "NDCG@100%",
+                          "ndcg@150": "NDCG@150%"}
 METRIC_COLUMNS = {"vus_pr": "VUS-PR", "vus_roc": "VUS-ROC", "auprc": "AUPRC", "auroc": "AUROC",
                   "range_f1": "range-F1", "best_f1": "best-F1", "pa_f1_optimistic": "PA-F1 (optimistic)"}
 
@@ -206,7 +224,7 @@ def results_frame(results: str | Path) -> pd.DataFrame:
         raise ValueError(f"{results} holds no time-series results")
     frame = pd.DataFrame(rows)
     extra = pd.DataFrame([r["extra"] or {} for r in rows])
-    for column in ("vus_pr", "vus_roc", "range_f1", "best_f1", "pa_f1_optimistic"):
+    for column in ("vus_pr", "vus_roc", "range_f1", "best_f1", "pa_f1_optimistic", *INTERPRETATION_COLUMNS):
         frame[column] = extra[column] if column in extra else np.nan
     frame["plot_scores"] = extra["plot_scores"] if "plot_scores" in extra else None
     return frame
@@ -229,6 +247,42 @@ def suite_leaderboard(cells: pd.DataFrame) -> pd.DataFrame:
     board["failed"] = cells[cells.status == "failed"].groupby("model").size().reindex(board.index).fillna(0)
     board[["series", "failed"]] = board[["series", "failed"]].astype(int).astype(str)  # counts, not floats
     return board.sort_values("VUS-PR", ascending=False)
+
+
+def reference_explanations(suite: str, names: list[str], data_dir: str | None = None) -> pd.DataFrame:
+    """What explanations without a model score on the same series: the channels ranked by how far each
+    step's value lies from its training mean (|z|, after the suite's scaling and clipping), and in random
+    order (the expectation, HitRate only). (No ``|`` in the names: they go into Markdown tables.)"""
+    from genad.metrics.interpretation import interpretation_scores, random_hit_rate
+
+    deviation, chance = [], []
+    for name in names:
+        series = load_series(suite, name, data_dir)
+        _, test = standardise(series.train, series.test)
+        deviation.append(interpretation_scores(np.abs(test), series.channels))
+        chance.append(random_hit_rate(series.channels))
+    return pd.DataFrame([pd.DataFrame(deviation).mean(), pd.DataFrame(chance).mean()],
+                        index=["(channels by their z-score, abs.)", "(channels in random order)"])
+
+
+def interpretation_board(cells: pd.DataFrame, suite: str, data_dir: str | None = None) -> pd.DataFrame | None:
+    """HitRate/NDCG per model (means over seeds, then series), best HitRate@100% first, and two references
+    without a model when the data can be read (:func:`reference_explanations`); None when no cell of the
+    suite has them."""
+    ok = cells[(cells.status == "ok") & cells["hit@100"].notna()]
+    if ok.empty:
+        return None
+    columns = list(INTERPRETATION_COLUMNS)
+    board = ok.groupby(["dataset", "model"])[columns].mean().groupby("model").mean()
+    board = board.sort_values("hit@100", ascending=False)
+    try:
+        references = reference_explanations(suite, list(ok.dataset.unique()), data_dir)
+    except (OSError, ValueError):  # no data to read: the table goes without them
+        references = pd.DataFrame()
+    board = pd.concat([board, references])
+    series = ok.groupby("model").dataset.nunique().reindex(board.index).fillna(ok.dataset.nunique())
+    board["series"] = series.astype(int).astype(str)  # counts, not floats
+    return board.rename(columns=INTERPRETATION_COLUMNS)
 
 
 def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "smd", margin: float = 0.02) -> str:
@@ -297,6 +351,13 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                      f"<h3>VUS-PR per series</h3>{html_table(per_series)}")
         md += [f"\n### {suite}\n", markdown_table(board), f"\n{check}\n", f"\nVUS-PR per series ({suite}):\n",
                markdown_table(per_series)]
+        explained = interpretation_board(cells, suite, data_dir)
+        if explained is not None:
+            note = ("Explanations: each model's explain() ranks the channels of every labelled anomalous step; "
+                    "HitRate@P% is the share of the labelled channels among its top floor(P% x their number), "
+                    "NDCG@P% the ranking's quality at that cut-off (means over steps, seeds, then series).")
+            parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(explained)}")
+            md += [f"\nWhich channels explain each anomaly ({suite}). {note}\n", markdown_table(explained)]
         if plots:
             for name, group in cells[cells.status == "ok"].groupby("dataset"):
                 scores = {row.model: row.plot_scores for row in group.itertuples() if row.seed == group.seed.min()}

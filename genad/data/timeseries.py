@@ -1,7 +1,8 @@
 """Loaders for the time-series benchmarks: SMD and ASD (pickled arrays) and NAB (CSV + label windows).
 
 Each loader returns a :class:`Series`: ``train`` and ``test`` ``(T, D)`` float32 arrays and 0/1
-``labels`` for the test steps. The data folder is ``data_dir`` when given, else ``$GENAD_DATA``,
+``labels`` for the test steps; SMD and ASD add ``channels``, which channels explain each anomalous step
+(their interpretation labels), when the data folder has them. The data folder is ``data_dir`` when given, else ``$GENAD_DATA``,
 else ``../shared/data`` relative to the current directory or to the repository. Every file is checked
 as it is read (a damaged pickle, a channel count or label count that does not match, labels other than
 0/1), and an error names the file.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from genad.validation import as_labels, check_float, check_int, to_numeric_array
 
 SMD_FOLDER = "smd/processed_interfusion"
 ASD_FOLDER = "asd/processed"
+#: Interpretation labels, one ``<series>.txt`` per series, beside each suite's measurements.
+INTERPRETATION_FOLDERS = {"SMD": "smd/interpretation_label", "ASD": "asd/interpretation_label"}
 NAB_WINDOWS = "nab/labels/combined_windows.json"
 
 #: NAB's probationary period, which genad trains on: the first ``min(floor(0.15 * n), 750)`` rows of a
@@ -32,17 +36,22 @@ NAB_MAX_TRAIN = 750
 
 @dataclass
 class Series:
-    """One benchmark series: training part, test part and test labels (1 = anomaly)."""
+    """One benchmark series: training part, test part and test labels (1 = anomaly); ``channels``, when
+    known, is a ``(T_test, D)`` boolean array marking the channels that explain each anomalous step."""
 
     name: str
     train: np.ndarray
     test: np.ndarray
     labels: np.ndarray
     timestamps: np.ndarray | None = None
+    channels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.labels.shape[0] != self.test.shape[0]:
             raise ValueError(f"{self.name}: {self.labels.shape[0]} labels for {self.test.shape[0]} test steps")
+        if self.channels is not None and self.channels.shape != self.test.shape:
+            raise ValueError(f"{self.name}: channel labels of shape {self.channels.shape} for a test series of "
+                             f"shape {self.test.shape}")
 
 
 def data_dir(path: str | os.PathLike | None = None, sub: str | None = None) -> Path:
@@ -92,7 +101,39 @@ def _pickled_series(folder: Path, name: str, suite: str) -> Series:
     if raw.shape[0] != test.shape[0]:
         raise ValueError(f"{paths[2]} has {raw.shape[0]} labels but the test series ({paths[1]}) has "
                          f"{test.shape[0]} steps")
-    return Series(name, train, test, as_labels(raw, test.shape[0], name=str(paths[2])))
+    labels = as_labels(raw, test.shape[0], name=str(paths[2]))
+    interpretation = folder.parent.parent / INTERPRETATION_FOLDERS[suite] / f"{name}.txt"
+    channels = read_interpretation(interpretation, labels, test.shape[1]) if interpretation.is_file() else None
+    return Series(name, train, test, labels, channels=channels)
+
+
+def read_interpretation(path: Path, labels: np.ndarray, n_channels: int) -> np.ndarray:
+    """The channels that explain each anomalous step, ``(T, D)`` boolean, from an interpretation file.
+
+    Each line is ``start-end:c1,c2,...``: a range of test steps (0-based) and the 1-based channels that
+    explain it. The range is read with both ends included, as InterFusion's scorer reads it, and only its
+    labelled steps keep the channels: OmniAnomaly's SMD files end their ranges one step past the
+    labelled anomaly, InterFusion's ASD files at its last step. A malformed line, a channel outside
+    ``1..D`` or a range outside the series is an error naming the file and line.
+    """
+    channels = np.zeros((labels.size, n_channels), dtype=bool)
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number} ({line.strip()!r})"
+        match = re.fullmatch(r"\s*(\d+)-(\d+)\s*:\s*(\d+(?:\s*,\s*\d+)*)\s*", line)
+        if match is None:
+            raise ValueError(f"{where}: expected 'start-end:channel,channel,...'")
+        start, end = int(match[1]), int(match[2])
+        dims = np.array([int(d) for d in match[3].split(",")])
+        if start > end or end >= labels.size:
+            raise ValueError(f"{where}: the range must lie within the {labels.size} test steps, start <= end")
+        if dims.min() < 1 or dims.max() > n_channels:
+            raise ValueError(f"{where}: channels are numbered 1..{n_channels}")
+        steps = np.arange(start, end + 1)
+        steps = steps[labels[steps] == 1]
+        channels[np.ix_(steps, dims - 1)] = True
+    return channels
 
 
 def _series_name(name: str, suite: str) -> str:

@@ -2,7 +2,9 @@
 
 Each window of ``window`` steps is flattened into one row of ``window * D`` features; the tabular
 detector is fitted on the (stride-subsampled) training windows, scores every window of the series
-to be scored, and each step receives the mean score of the windows that cover it.
+to be scored, and each step receives the mean score of the windows that cover it. When the tabular
+model can ``restore`` or ``explain``, so can the windowed one: each step and channel gets the mean over
+the windows that cover it.
 """
 from __future__ import annotations
 
@@ -89,6 +91,27 @@ class WindowedDetector(SeriesDetector):
                                                return_indices=True)
             window_scores[scored] = np.asarray(own, dtype=np.float64)[fitted]
         return self._to_steps(window_scores, len(X))
+
+    def _restore(self, X: np.ndarray) -> np.ndarray:
+        """Every window restored by the inner model; each step and channel the mean of its restorations."""
+        restored = self._inner_windows("restore", X)
+        return self._to_steps(restored, len(X)).astype(np.float32)
+
+    def _explain(self, X: np.ndarray) -> np.ndarray:
+        """The inner model's per-feature contributions of every window, each step and channel the mean of its
+        windows' contributions (the windows' scores are spread over their steps the same way)."""
+        return self._to_steps(self._inner_windows("explain", X), len(X))
+
+    def _inner_windows(self, capability: str, X: np.ndarray) -> np.ndarray:
+        """The inner model's ``restore``/``explain`` of every window, as ``(windows, window, D)``."""
+        method = getattr(self.inner_, capability, None)
+        if method is None:  # a PyOD or scikit-learn detector
+            raise self._missing(capability)
+        try:
+            values = np.asarray(method(self._flat_windows(X, self.score_stride)), dtype=np.float64)
+        except NotImplementedError:
+            raise self._missing(capability) from None
+        return values.reshape(-1, self.window, X.shape[1])
 
     def _window_scores(self, X: np.ndarray) -> np.ndarray:
         """The inner model's score of each window, every ``score_stride`` steps."""

@@ -1,0 +1,71 @@
+"""HitRate@P% and NDCG@P% of per-channel explanations: hand-computed cases, ties, and scikit-learn's NDCG."""
+import numpy as np
+import pytest
+from sklearn.metrics import ndcg_score
+
+from genad.data.timeseries import read_interpretation
+from genad.metrics.interpretation import interpretation_scores, random_hit_rate
+
+
+def test_hand_computed_case():
+    # channels 0 and 3 explain the step; ranking 0, 2, 3, 1. @100%: top 2 = {0, 2}; @150%: top 3 = {0, 2, 3}
+    contributions, channels = np.array([[0.9, 0.1, 0.5, 0.3]]), np.array([[1, 0, 0, 1]])
+    result = interpretation_scores(contributions, channels)
+    ideal = 1 + 1 / np.log2(3)
+    assert result["hit@100"] == pytest.approx(0.5) and result["hit@150"] == pytest.approx(1.0)
+    assert result["ndcg@100"] == pytest.approx(1 / ideal)
+    assert result["ndcg@150"] == pytest.approx((1 + 1 / np.log2(4)) / ideal)
+
+
+def test_steps_without_labelled_channels_are_skipped():
+    contributions, channels = np.array([[0.9, 0.1, 0.5, 0.3]]), np.array([[1, 0, 0, 1]])
+    padded = interpretation_scores(np.r_[contributions, [[5, 4, 3, 2]]], np.r_[channels, [[0, 0, 0, 0]]])
+    assert padded == interpretation_scores(contributions, channels)
+
+
+def test_ndcg_agrees_with_scikit_learn_with_and_without_ties():
+    rng = np.random.default_rng(0)
+    channels = rng.random((50, 12)) < 0.3
+    channels[:, 0] = True  # every step has a labelled channel
+    for contributions in (rng.random((50, 12)), rng.integers(0, 3, (50, 12)).astype(float)):  # ties in the second
+        result = interpretation_scores(contributions, channels)
+        for percent in (100, 150):
+            expected = np.mean([ndcg_score(c[None].astype(int), s[None],
+                                           k=min(int(np.floor(percent / 100 * c.sum())), 12))
+                                for s, c in zip(contributions, channels)])
+            assert result[f"ndcg@{percent}"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_ties_score_what_a_random_order_would():
+    channels = np.array([[1, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]])
+    flat = interpretation_scores(np.zeros(channels.shape), channels)
+    assert flat["hit@100"] == pytest.approx(random_hit_rate(channels)["hit@100"])
+    assert random_hit_rate(channels) == pytest.approx({"hit@100": (2 / 6 + 1 / 6) / 2, "hit@150": (3 / 6 + 1 / 6) / 2})
+    perfect = interpretation_scores(channels.astype(float), channels)
+    assert perfect == pytest.approx({"hit@100": 1.0, "ndcg@100": 1.0, "hit@150": 1.0, "ndcg@150": 1.0})
+
+
+@pytest.mark.parametrize("contributions, channels, message", [
+    (np.zeros((3, 2)), np.zeros((3, 3)), "same time steps"),
+    (np.zeros(3), np.zeros(3), "2-D"),
+    (np.array([[np.nan, 1.0]]), np.array([[1, 0]]), "NaN"),
+    (np.zeros((1, 2)), np.array([[2, 0]]), "0 and 1"),
+    (np.zeros((1, 2)), np.array([[0, 0]]), "nothing to explain"),
+])
+def test_bad_inputs_are_named(contributions, channels, message):
+    with pytest.raises(ValueError, match=message):
+        interpretation_scores(contributions, channels)
+
+
+def test_interpretation_files_are_read_and_checked(tmp_path):
+    labels = np.zeros(20, dtype=int)
+    labels[5:9] = 1
+    path = tmp_path / "m.txt"
+    path.write_text("5-9:1,3\n\n")
+    channels = read_interpretation(path, labels, 3)
+    assert channels.sum() == 8 and channels[5:9][:, [0, 2]].all()  # step 9 is not labelled
+    for text, message in [("5-9 1,3", "expected 'start-end"), ("5-9:0", r"1\.\.3"), ("5-20:1", "within the 20"),
+                          ("9-5:1", "start <= end")]:
+        path.write_text(text + "\n")
+        with pytest.raises(ValueError, match=message):
+            read_interpretation(path, labels, 3)
