@@ -111,7 +111,10 @@ def test_min_max_scaling_inside_and_restore_in_input_units(data):
     assert restored.shape == train.shape and np.isfinite(restored).all()
     # the decoders' sigmoid maps back into [lower, lower + span]: the training range, [4, 5] for the constant one
     assert (restored >= det.lower_ - 1e-4).all() and (restored <= det.lower_ + det.span_ + 1e-4).all()
-    assert (det.explain(train) >= 0).all()
+    contributions = det.explain(train)
+    assert (contributions >= 0).all()
+    # each channel's term of the score (the paper's per-dimension score): together they are the score
+    np.testing.assert_allclose(contributions.sum(1), det.decision_function(train), rtol=1e-5, atol=1e-7)
 
 
 def test_same_seed_same_scores_save_load_and_clone(fitted, data, tmp_path):

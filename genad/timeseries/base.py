@@ -116,14 +116,18 @@ class TorchSeriesDetector(SeriesDetector, TorchDetector):
             self._after_training(windows)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
-        return self._to_steps(self._apply(self._score_batch, self._windows(X, self.score_stride)), len(X))
+        return self._per_step(self._score_batch, X)
+
+    def _per_step(self, fn, X: np.ndarray) -> np.ndarray:
+        """``fn`` applied to every scored window of ``X`` (``(B, L, D)`` -> ``(B,)``, ``(B, L)`` or
+        ``(B, L, D)``), folded back to the steps as the scores are."""
+        return self._to_steps(self._apply(fn, self._windows(X, self.score_stride)), len(X))
 
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
         raise self._missing("restore")
 
     def _restore(self, X: np.ndarray) -> np.ndarray:
-        windows = self._windows(X, self.score_stride)
-        return self._to_steps(self._apply(self._reconstruct, windows), len(X)).astype(np.float32)
+        return self._per_step(self._reconstruct, X).astype(np.float32)
 
     def _explain(self, X: np.ndarray) -> np.ndarray:
         return (X - self._restore(X)) ** 2

@@ -182,4 +182,4 @@ class OmniAnomaly(TorchSeriesDetector):
             x_mean, x_std = self._decoded(batch)
             return -gaussian_log_prob(batch, x_mean, x_std)
 
-        return self._to_steps(self._apply(channel_nll, self._windows(X, self.score_stride)), len(X))
+        return self._per_step(channel_nll, X)

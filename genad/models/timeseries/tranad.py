@@ -120,7 +120,9 @@ class TranAD(TorchSeriesDetector):
     (the shared loop's step). The anomaly score of a step is ``1/2 ||O1 - W||^2 + 1/2 ||Ô2 - W||^2``
     (mean over channels) at the last position of the window that ends at that step (``fold="last"``,
     as the authors' code scores each timestamp by the window ending there); the first ``window - 1``
-    steps take their positions in the first window. ``restore`` gives ``Ô2`` in the input's units.
+    steps take their positions in the first window. ``restore`` gives ``Ô2`` in the input's units;
+    ``explain`` gives each channel's term of the score, ``(1/2 (O1 - W)^2 + 1/2 (Ô2 - W)^2) / D``, the
+    per-dimension score the paper ranks to diagnose which channels caused an anomaly.
 
     Settings kept from the authors' code (imperial-qore/TranAD; only the paper's abstract and the code could
     be read when this was written): window of 10, one encoder layer, ``d_model = 2 D`` with ``D`` heads
@@ -238,10 +240,23 @@ class TranAD(TorchSeriesDetector):
         return w * (o1 - scaled).pow(2).mean() + (1 - w) * (o2_hat - scaled).pow(2).mean()
 
     # --- score -----------------------------------------------------------------------------------
-    def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+    def _squared_errors(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(O1 - W)^2`` and ``(Ô2 - W)^2`` per channel, on the scaled window."""
         scaled = self.module_.scale(batch)
         o1, _, o2_hat = self.module_(scaled)
-        return 0.5 * (o1 - scaled).pow(2).mean(-1) + 0.5 * (o2_hat - scaled).pow(2).mean(-1)
+        return (o1 - scaled).pow(2), (o2_hat - scaled).pow(2)
+
+    def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        phase1, phase2 = self._squared_errors(batch)
+        return 0.5 * phase1.mean(-1) + 0.5 * phase2.mean(-1)
+
+    def _explain(self, X: np.ndarray) -> np.ndarray:
+        # the paper's per-dimension anomaly score, which its diagnosis ranks; the channels' terms sum to the score
+        def channel_terms(batch: torch.Tensor) -> torch.Tensor:
+            phase1, phase2 = self._squared_errors(batch)
+            return (0.5 * phase1 + 0.5 * phase2) / batch.shape[-1]
+
+        return self._per_step(channel_terms, X)
 
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
         return self.module_.unscale(self.module_(self.module_.scale(batch))[2])
