@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genad.bench.timeseries import build_timeseries_report, make_cells, results_frame, run_suite
+from genad.bench.timeseries import build_timeseries_report, explanation_metrics, make_cells, results_frame, run_suite
 from genad.data import Series, load_nab, load_smd, nab_series, smd_machines
 
 
@@ -158,3 +158,19 @@ def test_a_model_that_failed_on_a_series_gets_no_mean_and_is_not_the_best_baseli
     assert np.isnan(board.loc["win:pyod:PCA", "VUS-PR"]) and board.index[-1] == "win:pyod:PCA"
     per_series = cells[cells.status == "ok"].pivot_table(index="dataset", columns="model", values="vus_pr")
     assert "best baseline win:ae" in target_check(board, per_series)
+
+
+def test_an_explanation_that_fails_is_recorded_beside_the_detection_results():
+    class Unstable:
+        def explain(self, X):
+            raise FloatingPointError("usad produced non-finite explanations")
+
+    class Silent:
+        def explain(self, X):
+            raise NotImplementedError("model 'windowed(IForest)' cannot explain")
+
+    channels = np.zeros((4, 2), dtype=bool)
+    channels[1, 0] = True
+    assert explanation_metrics(Unstable(), np.zeros((4, 2)), channels) == {
+        "explain_error": "FloatingPointError: usad produced non-finite explanations"}
+    assert explanation_metrics(Silent(), np.zeros((4, 2)), channels) == {}

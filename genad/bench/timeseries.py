@@ -132,14 +132,16 @@ def series_metrics(labels: np.ndarray, scores: np.ndarray, predictions: np.ndarr
 
 def explanation_metrics(model, test: np.ndarray, channels: np.ndarray) -> dict[str, float]:
     """HitRate@P% and NDCG@P% of the model's ``explain`` against the series' interpretation labels; nothing
-    for a model that cannot explain (the PyOD baselines)."""
+    for a model that cannot explain (the PyOD baselines). A failed explanation is recorded as
+    ``explain_error`` and leaves the cell's detection results standing."""
     from genad.metrics.interpretation import interpretation_scores
 
     try:
-        contributions = model.explain(test)
+        return interpretation_scores(model.explain(test), channels)
     except NotImplementedError:
         return {}
-    return interpretation_scores(contributions, channels)
+    except (ArithmeticError, ValueError) as err:  # e.g. non-finite contributions from an unstable model
+        return {"explain_error": f"{type(err).__name__}: {err}"}
 
 
 def run_series_cell(cell: SeriesCell) -> dict[str, Any]:

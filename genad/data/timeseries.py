@@ -2,10 +2,10 @@
 
 Each loader returns a :class:`Series`: ``train`` and ``test`` ``(T, D)`` float32 arrays and 0/1
 ``labels`` for the test steps; SMD and ASD add ``channels``, which channels explain each anomalous step
-(their interpretation labels), when the data folder has them. The data folder is ``data_dir`` when given, else ``$GENAD_DATA``,
-else ``../shared/data`` relative to the current directory or to the repository. Every file is checked
-as it is read (a damaged pickle, a channel count or label count that does not match, labels other than
-0/1), and an error names the file.
+(their interpretation labels), when the data folder has them. The data folder is ``data_dir`` when
+given, else ``$GENAD_DATA``, else ``../shared/data`` relative to the current directory or to the
+repository. Every file is checked as it is read (a damaged pickle, a channel count or label count that
+does not match, labels other than 0/1, a malformed interpretation line), and an error names the file.
 """
 from __future__ import annotations
 
