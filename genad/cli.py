@@ -1,4 +1,5 @@
-"""The ``genad`` command line: list, fit, score, restore, sample, demo, plus the commands other modules add.
+"""The ``genad`` command line: list, fit, score, restore, explain, sample, demo, and the commands other
+modules add.
 
 A module joins the CLI by defining ``add_commands(subparsers)`` and being named in
 :data:`COMMAND_MODULES`; each command it adds sets ``func`` to a function of the parsed args.
@@ -76,22 +77,34 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    # where the model changed the data most: the localisation a restoration gives
+    return _per_column_output(args, "restore", "the restored data", "restored", "largest mean change",
+                              lambda X, restored: np.abs(X - restored).mean(axis=0))
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    return _per_column_output(args, "explain", "the contributions", "explained", "largest mean contribution",
+                              lambda X, contributions: contributions.mean(axis=0))
+
+
+def _per_column_output(args: argparse.Namespace, capability: str, what: str, verb: str, summary_name: str,
+                       summary) -> int:
+    """A saved model's ``restore`` or ``explain`` of a data file, written in the file's columns; prints the
+    three columns that ``summary(X, values)`` ranks highest."""
     import pandas as pd
 
     from genad.data import read_table
     from genad.data.io import check_output_file, check_table_suffix, column_names, write_table
 
-    out = check_table_suffix(check_output_file(args.out, "the restored data", inputs=[args.data, args.model]),
-                             "the restored data")
+    out = check_table_suffix(check_output_file(args.out, what, inputs=[args.data, args.model]), what)
     det = genad.load(args.model)
     X, _ = read_table(args.data, label_column=args.label_column)
     columns = column_names(X)
-    restored = det.restore(X)
-    write_table(pd.DataFrame(restored, columns=columns), out)
-    # where the model changed the data most: the localisation a restoration gives
-    change = np.abs(np.asarray(X, dtype=np.float64) - restored).mean(axis=0)
-    most = ", ".join(f"{columns[i]} ({change[i]:.3g})" for i in np.argsort(-change)[:3])
-    print(f"restored {len(restored)} rows with {det.registry_name}; wrote {out}; largest mean change: {most}")
+    values = getattr(det, capability)(X)
+    write_table(pd.DataFrame(values, columns=columns), out)
+    per_column = summary(np.asarray(X, dtype=np.float64), np.asarray(values, dtype=np.float64))
+    most = ", ".join(f"{columns[i]} ({per_column[i]:.3g})" for i in np.argsort(-per_column)[:3])
+    print(f"{verb} {len(values)} rows with {det.registry_name}; wrote {out}; {summary_name}: {most}")
     return 0
 
 
@@ -173,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_arguments(p)
     p.add_argument("--out", required=True, help=".csv or .parquet file: the restored rows, in the input's columns")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("explain", help="each row's per-column contributions to its score, by a saved model")
+    p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can explain "
+                                                  "(the `can` column of `genad list`)")
+    add_input_arguments(p)
+    p.add_argument("--out", required=True, help=".csv or .parquet file: the contributions, in the input's columns")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("sample", help="draw rows like the normal data from a saved generative model")
     p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can sample "

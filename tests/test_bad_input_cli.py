@@ -158,13 +158,14 @@ def test_score_output_paths(fitted, tmp_path, capsys):
     assert genad.load(model).registry_name == "ae"
 
 
-def test_restore_and_synthesize_output_paths(fitted, tmp_path, results, capsys):
+def test_restore_explain_and_synthesize_output_paths(fitted, tmp_path, results, capsys):
     model, data = fitted
     before = (data.read_bytes(), results.read_bytes())
     for out, message in ((tmp_path / "nodir" / "x.csv", "does not exist"), (tmp_path, "is a folder"),
                          (data, "input file"), (results, "SQLite")):
-        assert main(["restore", "--model", str(model), "--data", str(data), "--out", str(out)]) == 2
-        assert message in error_of(capsys)
+        for command in ("restore", "explain"):
+            assert main([command, "--model", str(model), "--data", str(data), "--out", str(out)]) == 2
+            assert message in error_of(capsys)
         assert main(["synthesize", "--data", str(data), "--kind", "global", "--n", "2", "--out", str(out)]) == 2
         assert message in error_of(capsys)
     assert main(["restore", "--model", str(model), "--data", str(data), "--out", str(model)]) == 2

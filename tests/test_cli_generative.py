@@ -1,4 +1,5 @@
-"""`genad synthesize`, `genad restore` and `genad sample`: the generative tasks from the command line."""
+"""`genad synthesize`, `genad restore`, `genad explain` and `genad sample`: the generative tasks from the command
+line."""
 from __future__ import annotations
 
 import numpy as np
@@ -85,6 +86,12 @@ def test_restore_writes_the_models_restoration_in_the_inputs_columns(labelled_cs
     assert list(table.columns) == ["a", "b", "c"]
     np.testing.assert_allclose(table, genad.load(model).restore(X), rtol=1e-6, atol=1e-6)
     assert "largest mean change" in capsys.readouterr().out
+    # genad explain: each row's per-column contributions, in the same columns
+    assert main(["explain", "--model", str(model), "--data", str(path), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["a", "b", "c"]
+    np.testing.assert_allclose(table, genad.load(model).explain(X), rtol=1e-6, atol=1e-6)
+    assert "largest mean contribution" in capsys.readouterr().out
 
 
 def test_restore_with_a_model_that_cannot_is_an_error(labelled_csv, tmp_path, capsys):
@@ -94,6 +101,8 @@ def test_restore_with_a_model_that_cannot_is_an_error(labelled_csv, tmp_path, ca
                  "--out", str(model)]) == 0
     assert main(["restore", "--model", str(model), "--data", str(path), "--out", str(tmp_path / "r.csv")]) == 2
     assert "cannot restore" in capsys.readouterr().err
+    assert main(["explain", "--model", str(model), "--data", str(path), "--out", str(tmp_path / "r.csv")]) == 2
+    assert "cannot explain" in capsys.readouterr().err
     assert not (tmp_path / "r.csv").exists()
 
 
