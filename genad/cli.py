@@ -180,19 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV with one score and 0/1 label per row")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("restore", help="the plausible normal version of each row of a data file, by a saved model")
-    p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can restore "
-                                                  "(the `can` column of `genad list`)")
-    add_input_arguments(p)
-    p.add_argument("--out", required=True, help=".csv or .parquet file: the restored rows, in the input's columns")
-    p.set_defaults(func=cmd_restore)
-
-    p = sub.add_parser("explain", help="each row's per-column contributions to its score, by a saved model")
-    p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can explain "
-                                                  "(the `can` column of `genad list`)")
-    add_input_arguments(p)
-    p.add_argument("--out", required=True, help=".csv or .parquet file: the contributions, in the input's columns")
-    p.set_defaults(func=cmd_explain)
+    for command, purpose, output, func in (
+            ("restore", "the plausible normal version of each row", "the restored rows", cmd_restore),
+            ("explain", "each row's per-column contributions to its score", "the contributions", cmd_explain)):
+        p = sub.add_parser(command, help=f"{purpose} of a data file, by a saved model")
+        p.add_argument("--model", required=True, help=f"a file written by `genad fit`, of a model that can "
+                                                      f"{command} (the `can` column of `genad list`)")
+        add_input_arguments(p)
+        p.add_argument("--out", required=True, help=f".csv or .parquet file: {output}, in the input's columns")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("sample", help="draw rows like the normal data from a saved generative model")
     p.add_argument("--model", required=True, help="a file written by `genad fit`, of a model that can sample "
