@@ -87,6 +87,7 @@ def test_suite_runs_resumes_and_reports(data_dir, tmp_path):
     assert explained.loc[("win:ae?epochs=1", "machine-9-1")] == 1.0
     assert explained.loc[models[0]].notna().all()
     assert "HitRate@150%" in markdown and "(channels in random order)" in markdown and "z-score" in markdown
+    assert "best explanations" in markdown and "95% interval over 2 series" in markdown
 
 
 def test_the_bench_executors_run_the_suite_alike(data_dir, tmp_path):

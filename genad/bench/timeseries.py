@@ -251,40 +251,61 @@ def suite_leaderboard(cells: pd.DataFrame) -> pd.DataFrame:
     return board.sort_values("VUS-PR", ascending=False)
 
 
+#: The two rankings without a model that the explanation table is read against (no ``|`` in the names:
+#: they go into Markdown tables).
+BY_DEVIATION, IN_RANDOM_ORDER = "(channels by their z-score, abs.)", "(channels in random order)"
+
+
 def reference_explanations(suite: str, names: list[str], data_dir: str | None = None) -> pd.DataFrame:
-    """What explanations without a model score on the same series: the channels ranked by how far each
-    step's value lies from its training mean (|z|, after the suite's scaling and clipping), and in random
-    order (the expectation, HitRate only). (No ``|`` in the names: they go into Markdown tables.)"""
+    """What explanations without a model score on the same series, one row per series and reference: the
+    channels ranked by how far each step's value lies from its training mean (the absolute z-score, after
+    the suite's scaling and clipping), and in random order (the expectation, HitRate only)."""
     from genad.metrics.interpretation import interpretation_scores, random_hit_rate
 
-    deviation, chance = [], []
+    rows = []
     for name in names:
         series = load_series(suite, name, data_dir)
         _, test = standardise(series.train, series.test)
-        deviation.append(interpretation_scores(np.abs(test), series.channels))
-        chance.append(random_hit_rate(series.channels))
-    return pd.DataFrame([pd.DataFrame(deviation).mean(), pd.DataFrame(chance).mean()],
-                        index=["(channels by their z-score, abs.)", "(channels in random order)"])
+        rows.append({"dataset": name, "model": BY_DEVIATION, **interpretation_scores(np.abs(test), series.channels)})
+        rows.append({"dataset": name, "model": IN_RANDOM_ORDER, **random_hit_rate(series.channels)})
+    return pd.DataFrame(rows)
 
 
-def interpretation_board(cells: pd.DataFrame, suite: str, data_dir: str | None = None) -> pd.DataFrame | None:
-    """HitRate/NDCG per model (means over seeds, then series), best HitRate@100% first, and two references
-    without a model when the data can be read (:func:`reference_explanations`); None when no cell of the
-    suite has them."""
+def explanations_per_series(cells: pd.DataFrame, suite: str, data_dir: str | None = None) -> pd.DataFrame | None:
+    """HitRate/NDCG per series and model (means over seeds), with the references of
+    :func:`reference_explanations` when the data can be read; None when no cell of the suite has them."""
     ok = cells[(cells.status == "ok") & cells["hit@100"].notna()]
     if ok.empty:
         return None
-    columns = list(INTERPRETATION_COLUMNS)
-    board = ok.groupby(["dataset", "model"])[columns].mean().groupby("model").mean()
-    board = board.sort_values("hit@100", ascending=False)
+    per_series = ok.groupby(["dataset", "model"])[list(INTERPRETATION_COLUMNS)].mean().reset_index()
     try:
-        references = reference_explanations(suite, list(ok.dataset.unique()), data_dir)
+        references = reference_explanations(suite, sorted(ok.dataset.unique()), data_dir)
     except (OSError, ValueError):  # no data to read: the table goes without them
         references = pd.DataFrame()
-    board = pd.concat([board, references])
-    series = ok.groupby("model").dataset.nunique().reindex(board.index).fillna(ok.dataset.nunique())
-    board["series"] = series.astype(int).astype(str)  # counts, not floats
+    return pd.concat([per_series, references], ignore_index=True)
+
+
+def interpretation_board(per_series: pd.DataFrame) -> pd.DataFrame:
+    """Means over series per model, best HitRate@100% first, the references last."""
+    board = per_series.groupby("model")[list(INTERPRETATION_COLUMNS)].mean()
+    references = [name for name in (BY_DEVIATION, IN_RANDOM_ORDER) if name in board.index]
+    models = board.drop(index=references).sort_values("hit@100", ascending=False)
+    board = pd.concat([models, board.loc[references]])
+    board["series"] = per_series.groupby("model").dataset.nunique().reindex(board.index).astype(str)
     return board.rename(columns=INTERPRETATION_COLUMNS)
+
+
+def explanation_check(per_series: pd.DataFrame) -> str:
+    """The best explaining model against the ranking by z-score: HitRate@100% and the bootstrap interval of
+    the difference over series."""
+    table = per_series.pivot_table(index="dataset", columns="model", values="hit@100")
+    models = table.columns.drop([BY_DEVIATION, IN_RANDOM_ORDER], errors="ignore")
+    if BY_DEVIATION not in table or models.empty:
+        return ""
+    best = table[models].mean().idxmax()
+    return (f"best explanations {best} {table[best].mean():.3f} HitRate@100% vs channels by their z-score "
+            f"{table[BY_DEVIATION].mean():.3f}: difference {table[best].mean() - table[BY_DEVIATION].mean():+.3f} "
+            f"{interval_text(table, best, BY_DEVIATION, 'series')}")
 
 
 def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "smd", margin: float = 0.02) -> str:
@@ -353,13 +374,16 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                      f"<h3>VUS-PR per series</h3>{html_table(per_series)}")
         md += [f"\n### {suite}\n", markdown_table(board), f"\n{check}\n", f"\nVUS-PR per series ({suite}):\n",
                markdown_table(per_series)]
-        explained = interpretation_board(cells, suite, data_dir)
+        explained = explanations_per_series(cells, suite, data_dir)
         if explained is not None:
-            note = ("Explanations: each model's explain() ranks the channels of every labelled anomalous step; "
-                    "HitRate@P% is the share of the labelled channels among its top floor(P% x their number), "
-                    "NDCG@P% the ranking's quality at that cut-off (means over steps, seeds, then series).")
-            parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(explained)}")
-            md += [f"\nWhich channels explain each anomaly ({suite}). {note}\n", markdown_table(explained)]
+            note = ("Each model's explain() ranks the channels of every labelled anomalous step; HitRate@P% is "
+                    "the share of the labelled channels among its top floor(P% x their number), NDCG@P% the "
+                    "ranking's quality at that cut-off (means over steps, seeds, then series).")
+            board, check = interpretation_board(explained), explanation_check(explained)
+            parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(board)}"
+                         f"<p>{html.escape(check)}</p>")
+            md += [f"\nWhich channels explain each anomaly ({suite}). {note}\n", markdown_table(board),
+                   f"\n{check}\n"]
         if plots:
             for name, group in cells[cells.status == "ok"].groupby("dataset"):
                 scores = {row.model: row.plot_scores for row in group.itertuples() if row.seed == group.seed.min()}
