@@ -121,8 +121,9 @@ class TranAD(TorchSeriesDetector):
     (mean over channels) at the last position of the window that ends at that step (``fold="last"``,
     as the authors' code scores each timestamp by the window ending there); the first ``window - 1``
     steps take their positions in the first window. ``restore`` gives ``Ô2`` in the input's units;
-    ``explain`` gives each channel's term of the score, ``(1/2 (O1 - W)^2 + 1/2 (Ô2 - W)^2) / D``, the
-    per-dimension score the paper ranks to diagnose which channels caused an anomaly.
+    ``explain`` gives each channel's term of the score, ``(1/2 (O1 - W)^2 + 1/2 (Ô2 - W)^2) / D``: the
+    authors' code diagnoses an anomaly by ranking the channels' terms of the same per-dimension loss whose
+    mean is its score (HitRate and NDCG, ``src/diagnosis.py``).
 
     Settings kept from the authors' code (imperial-qore/TranAD; only the paper's abstract and the code could
     be read when this was written): window of 10, one encoder layer, ``d_model = 2 D`` with ``D`` heads
@@ -251,7 +252,7 @@ class TranAD(TorchSeriesDetector):
         return 0.5 * phase1.mean(-1) + 0.5 * phase2.mean(-1)
 
     def _explain(self, X: np.ndarray) -> np.ndarray:
-        # the paper's per-dimension anomaly score, which its diagnosis ranks; the channels' terms sum to the score
+        # the per-dimension terms of the score, which the authors' diagnosis ranks; they sum to the score
         def channel_terms(batch: torch.Tensor) -> torch.Tensor:
             phase1, phase2 = self._squared_errors(batch)
             return (0.5 * phase1 + 0.5 * phase2) / batch.shape[-1]
