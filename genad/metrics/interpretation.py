@@ -3,9 +3,9 @@
 SMD and ASD come with *interpretation labels*: for each anomalous segment, the channels that explain it.
 OmniAnomaly (Su et al., KDD 2019) scores an explanation by **HitRate@P%**: rank the channels of an
 anomalous time step by their contribution to its score, take the top ``floor(P% x |G|)`` (``G``: the
-labelled channels), and count the share of ``G`` found there. TranAD (Tuli et al., VLDB 2022) adds
-**NDCG@P%** with the same cut-off. Both are averaged over every labelled anomalous time step, as TranAD
-evaluates them, so they need no threshold (OmniAnomaly and InterFusion average over the steps a
+labelled channels), and count the share of ``G`` found there. TranAD's evaluation (Tuli et al., VLDB
+2022; ``src/diagnosis.py`` of its code) adds **NDCG@P%** with the same cut-off. Both are averaged over every
+labelled anomalous time step, as that code averages them, so they need no threshold (OmniAnomaly and InterFusion average over the steps a
 threshold detected).
 
 Ties (equal contributions, e.g. channels clipped at the same value) are scored by their expectation
