@@ -4,9 +4,9 @@ SMD and ASD come with *interpretation labels*: for each anomalous segment, the c
 OmniAnomaly (Su et al., KDD 2019) scores an explanation by **HitRate@P%**: rank the channels of an
 anomalous time step by their contribution to its score, take the top ``floor(P% x |G|)`` (``G``: the
 labelled channels), and count the share of ``G`` found there. TranAD's evaluation (Tuli et al., VLDB
-2022; ``src/diagnosis.py`` of its code) adds **NDCG@P%** with the same cut-off. Both are averaged over every
-labelled anomalous time step, as that code averages them, so they need no threshold (OmniAnomaly and InterFusion average over the steps a
-threshold detected).
+2022; ``src/diagnosis.py`` of its code) adds **NDCG@P%** with the same cut-off. Both are averaged over
+every labelled anomalous time step, as that code averages them, so they need no threshold (OmniAnomaly
+and InterFusion average over the steps a threshold detected).
 
 Ties (equal contributions, e.g. channels clipped at the same value) are scored by their expectation
 under a random order: at the cut-off, a tied group adds its share of relevant channels in proportion to
