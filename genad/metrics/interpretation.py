@@ -109,10 +109,8 @@ def interpretation_scores(contributions: Any, channels: Any, percents: tuple = P
 
 def random_hit_rate(channels: Any, percents: tuple = PERCENTS) -> dict[str, float]:
     """The HitRate@P% a ranking in random order would score in expectation: ``floor(P% x |G|) / D`` per step."""
-    labels = to_numeric_array(channels, "channels").astype(bool)
+    _, labels = check_interpretation_inputs(np.zeros(np.shape(channels)), channels)
     steps = labels[labels.any(axis=1)]
-    if steps.size == 0:
-        raise ValueError("channels label no channel at any time step; there is nothing to explain")
     n_channels = labels.shape[1]
     return {f"hit@{percent:g}": float(np.mean([_cutoff(int(row.sum()), n_channels, percent) / n_channels
                                                for row in steps])) for percent in percents}
