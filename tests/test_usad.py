@@ -178,7 +178,8 @@ def test_training_matches_the_literal_algorithm(mode):
 
 
 def test_each_step_moves_only_its_own_autoencoder(data):
-    det = USAD(**{**FAST, "epochs": 2})
+    # seeded: about one unseeded start in 30 begins with every latent ReLU dead, and then no step moves the encoder
+    det = USAD(**{**FAST, "epochs": 2, "random_state": 0})
     moved = []
     real_step = det._ae1_step
 
