@@ -39,19 +39,30 @@ def _tie_groups(values: np.ndarray) -> list[np.ndarray]:
     return np.split(order, breaks)
 
 
-def _step_scores(contribution: np.ndarray, relevant: np.ndarray, percent: float) -> tuple[float, float]:
-    """HitRate and NDCG at ``percent`` for one time step's channel contributions and relevant channels."""
-    n_relevant = int(relevant.sum())
-    k = _cutoff(n_relevant, contribution.size, percent)
-    gains = np.empty(contribution.size)  # expected relevance at each rank, ties averaged
+def _ranked_gains(contribution: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """The expected relevance (0..1) at each rank of one step's channels, best-blamed first, ties averaged."""
+    gains = np.empty(contribution.size)
     position = 0
     for group in _tie_groups(contribution):
         gains[position:position + group.size] = relevant[group].mean()
         position += group.size
-    hits = gains[:k].sum()
-    discounts = 1.0 / np.log2(np.arange(2, contribution.size + 2))
-    ideal = discounts[:min(k, n_relevant)].sum()
-    return float(hits / n_relevant), float((gains[:k] * discounts[:k]).sum() / ideal)
+    return gains
+
+
+def _check_channels(channels: Any) -> np.ndarray:
+    """0/1 ``(T, D)`` channel labels as booleans, with at least one labelled channel."""
+    if channels is None:
+        raise TypeError("channels are missing (got None); pass a (T, D) 0/1 array")
+    labels = to_numeric_array(channels, "channels")
+    if labels.ndim != 2:
+        raise ValueError(f"channels must be 2-D (time steps, channels), got shape {labels.shape}")
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"channels must hold 0 and 1 only (1 = the channel explains the step), got values "
+                         f"{np.unique(labels)[:10]}")
+    labels = labels.astype(bool)
+    if not labels.any():
+        raise ValueError("channels label no channel at any time step; there is nothing to explain")
+    return labels
 
 
 def check_interpretation_inputs(contributions: Any, channels: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -68,13 +79,7 @@ def check_interpretation_inputs(contributions: Any, channels: Any) -> tuple[np.n
                          "describe the same time steps and channels")
     if not np.isfinite(values).all():
         raise ValueError(f"contributions contain {int((~np.isfinite(values)).sum())} NaN or infinite value(s)")
-    if not np.isin(labels, (0, 1)).all():
-        raise ValueError(f"channels must hold 0 and 1 only (1 = the channel explains the step), got values "
-                         f"{np.unique(labels)[:10]}")
-    labels = labels.astype(bool)
-    if not labels.any():
-        raise ValueError("channels label no channel at any time step; there is nothing to explain")
-    return values, labels
+    return values, _check_channels(labels)
 
 
 def interpretation_scores(contributions: Any, channels: Any, percents: tuple = PERCENTS) -> dict[str, float]:
@@ -99,17 +104,26 @@ def interpretation_scores(contributions: Any, channels: Any, percents: tuple = P
     Networks for Anomaly Detection in Multivariate Time Series Data". VLDB 2022 (NDCG@P%).
     """
     values, labels = check_interpretation_inputs(contributions, channels)
-    steps = np.flatnonzero(labels.any(axis=1))
+    n_channels = labels.shape[1]
+    discounts = 1.0 / np.log2(np.arange(2, n_channels + 2))  # NDCG's discount at ranks 1..D
+    hits = {percent: [] for percent in percents}
+    ndcgs = {percent: [] for percent in percents}
+    for t in np.flatnonzero(labels.any(axis=1)):
+        gains, n_relevant = _ranked_gains(values[t], labels[t]), int(labels[t].sum())
+        for percent in percents:
+            k = _cutoff(n_relevant, n_channels, percent)
+            hits[percent].append(gains[:k].sum() / n_relevant)
+            ndcgs[percent].append((gains[:k] * discounts[:k]).sum() / discounts[:min(k, n_relevant)].sum())
     out: dict[str, float] = {}
     for percent in percents:
-        pairs = np.array([_step_scores(values[t], labels[t], percent) for t in steps])
-        out[f"hit@{percent:g}"], out[f"ndcg@{percent:g}"] = (float(x) for x in pairs.mean(axis=0))
+        out[f"hit@{percent:g}"] = float(np.mean(hits[percent]))
+        out[f"ndcg@{percent:g}"] = float(np.mean(ndcgs[percent]))
     return out
 
 
 def random_hit_rate(channels: Any, percents: tuple = PERCENTS) -> dict[str, float]:
     """The HitRate@P% a ranking in random order would score in expectation: ``floor(P% x |G|) / D`` per step."""
-    _, labels = check_interpretation_inputs(np.zeros(np.shape(channels)), channels)
+    labels = _check_channels(channels)
     steps = labels[labels.any(axis=1)]
     n_channels = labels.shape[1]
     return {f"hit@{percent:g}": float(np.mean([_cutoff(int(row.sum()), n_channels, percent) / n_channels
