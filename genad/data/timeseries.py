@@ -23,7 +23,8 @@ from genad.validation import as_labels, check_float, check_int, to_numeric_array
 
 SMD_FOLDER = "smd/processed_interfusion"
 ASD_FOLDER = "asd/processed"
-#: Interpretation labels, one ``<series>.txt`` per series, beside each suite's measurements.
+#: Each pickled suite's measurements, and its interpretation labels (one ``<series>.txt`` per series).
+PICKLED_FOLDERS = {"SMD": SMD_FOLDER, "ASD": ASD_FOLDER}
 INTERPRETATION_FOLDERS = {"SMD": "smd/interpretation_label", "ASD": "asd/interpretation_label"}
 NAB_WINDOWS = "nab/labels/combined_windows.json"
 
@@ -85,8 +86,10 @@ def _unpickle(path: Path) -> np.ndarray:
     return to_numeric_array(content, str(path))
 
 
-def _pickled_series(folder: Path, name: str, suite: str) -> Series:
-    """The ``<name>_train/_test/_test_label.pkl`` triple of ``folder``, checked against each other."""
+def _pickled_series(root: Path, name: str, suite: str) -> Series:
+    """The ``<name>_train/_test/_test_label.pkl`` triple of the suite's folder under ``root``, checked against
+    each other, with the channel labels of ``<name>.txt`` in its interpretation folder when there is one."""
+    folder = root / PICKLED_FOLDERS[suite]
     paths = [folder / f"{_series_name(name, suite)}_{part}.pkl" for part in ("train", "test", "test_label")]
     if not paths[0].is_file():
         known = sorted(_listed(folder))
@@ -102,7 +105,7 @@ def _pickled_series(folder: Path, name: str, suite: str) -> Series:
         raise ValueError(f"{paths[2]} has {raw.shape[0]} labels but the test series ({paths[1]}) has "
                          f"{test.shape[0]} steps")
     labels = as_labels(raw, test.shape[0], name=str(paths[2]))
-    interpretation = folder.parent.parent / INTERPRETATION_FOLDERS[suite] / f"{name}.txt"
+    interpretation = root / INTERPRETATION_FOLDERS[suite] / f"{name}.txt"
     channels = read_interpretation(interpretation, labels, test.shape[1]) if interpretation.is_file() else None
     return Series(name, train, test, labels, channels=channels)
 
@@ -165,7 +168,7 @@ def smd_machines(root: str | os.PathLike | None = None) -> list[str]:
 
 def load_smd(machine: str, root: str | os.PathLike | None = None) -> Series:
     """One SMD machine (38 metrics, ~24k train and ~24k test steps)."""
-    return _pickled_series(data_dir(root, SMD_FOLDER) / SMD_FOLDER, machine, "SMD")
+    return _pickled_series(data_dir(root, SMD_FOLDER), machine, "SMD")
 
 
 def asd_entities(root: str | os.PathLike | None = None) -> list[str]:
@@ -179,7 +182,7 @@ def asd_entities(root: str | os.PathLike | None = None) -> list[str]:
 
 def load_asd(entity: str, root: str | os.PathLike | None = None) -> Series:
     """One ASD entity (19 metrics)."""
-    return _pickled_series(data_dir(root, ASD_FOLDER) / ASD_FOLDER, entity, "ASD")
+    return _pickled_series(data_dir(root, ASD_FOLDER), entity, "ASD")
 
 
 def nab_series(root: str | os.PathLike | None = None, *, with_anomalies: bool = True) -> list[str]:
