@@ -142,6 +142,18 @@ def test_the_target_verdict_is_given_on_smd_only():
     assert target_check(board, per_series, "asd").endswith("(the issue sets its target on smd only)")
 
 
+def test_a_windowed_genad_model_is_compared_with_the_issues_baselines_not_counted_as_one():
+    from genad.bench.timeseries import target_check
+
+    board = pd.DataFrame({"VUS-PR": [0.71, 0.68, 0.6, 0.9]},
+                         index=["win:robust_ae", "win:ae", "dbls_ae", "win:pyod:PCA?n_components=2"])
+    per_series = pd.DataFrame({name: [v, v] for name, v in zip(board.index, board["VUS-PR"])}, index=["a", "b"])
+    check = target_check(board.iloc[:3], per_series, "smd")
+    assert check.startswith("best genad model win:robust_ae 0.710 vs best baseline win:ae 0.680")
+    assert check.endswith("(target +0.02): MET")
+    assert "best baseline win:pyod:PCA?n_components=2 0.900" in target_check(board, per_series, "smd")
+
+
 def test_a_model_that_failed_on_a_series_gets_no_mean_and_is_not_the_best_baseline():
     import pandas as pd
 
