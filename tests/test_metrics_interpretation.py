@@ -1,10 +1,11 @@
-"""HitRate@P% and NDCG@P% of per-channel explanations: hand-computed cases, ties, and scikit-learn's NDCG."""
+"""HitRate@P%, NDCG@P% and segment-wise IPS of per-channel explanations: hand-computed cases, ties, and
+scikit-learn's NDCG."""
 import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
 
 from genad.data.timeseries import read_interpretation
-from genad.metrics.interpretation import interpretation_scores, random_hit_rate
+from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores, random_hit_rate
 
 
 def test_hand_computed_case():
@@ -21,6 +22,36 @@ def test_steps_without_labelled_channels_are_skipped():
     contributions, channels = np.array([[0.9, 0.1, 0.5, 0.3]]), np.array([[1, 0, 0, 1]])
     padded = interpretation_scores(np.r_[contributions, [[5, 4, 3, 2]]], np.r_[channels, [[0, 0, 0, 0]]])
     assert padded == interpretation_scores(contributions, channels)
+
+
+def test_ips_ranks_each_segment_once_by_its_largest_contributions_and_weighs_it_by_its_steps():
+    # steps 0-2: channel 0 explains them; it stands out only at step 1 (the segment's worst moment)
+    # steps 3-4: channels 1 and 2 (a new channel set starts a new segment); step 5 unlabelled
+    contributions = np.array([[0.1, 0.5, 0.2], [0.9, 0.5, 0.2], [0.1, 0.5, 0.2],
+                              [0.3, 0.8, 0.1], [0.3, 0.8, 0.1], [9.0, 0.0, 0.0]])
+    channels = np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 1], [0, 1, 1], [0, 0, 0]])
+    step_wise = interpretation_scores(contributions, channels)
+    assert step_wise["hit@100"] == pytest.approx((0 + 1 + 0 + 0.5 + 0.5) / 5)
+    ips = interpretation_performance_score(contributions, channels)
+    # first segment: maxima (0.9, 0.5, 0.2) put channel 0 first: 1 for each of its 3 steps; second: 1/2 for 2 steps
+    assert ips["ips@100"] == pytest.approx((3 * 1 + 2 * 0.5) / 5)
+    assert ips["ips@150"] == pytest.approx((3 * 1 + 2 * 1.0) / 5)  # floor(1.5 x 2) = 3 places for the second
+    # only the steps a detector flagged: the first segment without its worst moment, so channel 1 leads there
+    flagged = np.array([1, 0, 1, 0, 1, 1])
+    assert interpretation_performance_score(contributions, channels, steps=flagged)["ips@100"] == pytest.approx(
+        (2 * 0 + 1 * 0.5) / 3)
+
+
+def test_ips_of_a_random_order_and_its_bad_inputs():
+    channels = np.array([[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0]])
+    tied = interpretation_performance_score(np.ones((3, 4)), channels)
+    assert tied["ips@100"] == pytest.approx(random_hit_rate(channels)["hit@100"])  # every channel tied
+    with pytest.raises(ValueError, match="leaves out every labelled time step"):
+        interpretation_performance_score(np.ones((3, 4)), channels, steps=[0, 0, 0])
+    with pytest.raises(ValueError, match="0/1 mask of the 3 time steps"):
+        interpretation_performance_score(np.ones((3, 4)), channels, steps=[1, 0])
+    with pytest.raises(ValueError, match="0/1 mask"):
+        interpretation_performance_score(np.ones((3, 4)), channels, steps=[2, 0, 1])
 
 
 def test_ndcg_agrees_with_scikit_learn_with_and_without_ties():

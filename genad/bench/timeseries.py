@@ -131,13 +131,15 @@ def series_metrics(labels: np.ndarray, scores: np.ndarray, predictions: np.ndarr
 
 
 def explanation_metrics(model, test: np.ndarray, channels: np.ndarray) -> dict[str, float]:
-    """HitRate@P% and NDCG@P% of the model's ``explain`` against the series' interpretation labels; nothing
-    for a model that cannot explain (the PyOD baselines). A failed explanation is recorded as
-    ``explain_error`` and leaves the cell's detection results standing."""
-    from genad.metrics.interpretation import interpretation_scores
+    """HitRate@P%, NDCG@P% and InterFusion's segment-wise IPS@P% of the model's ``explain`` against the series'
+    interpretation labels; nothing for a model that cannot explain (the PyOD baselines). A failed explanation
+    is recorded as ``explain_error`` and leaves the cell's detection results standing."""
+    from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores
 
     try:
-        return interpretation_scores(model.explain(test), channels)
+        contributions = model.explain(test)
+        return {**interpretation_scores(contributions, channels),
+                **interpretation_performance_score(contributions, channels)}
     except NotImplementedError:
         return {}
     except (ArithmeticError, ValueError) as err:  # e.g. non-finite contributions from an unstable model
@@ -214,7 +216,7 @@ def run_suite(cells: list[SeriesCell], results: str, **options: Any) -> dict[str
 
 # --- report --------------------------------------------------------------------------------------
 INTERPRETATION_COLUMNS = {"hit@100": "HitRate@100%", "hit@150": "HitRate@150%", "ndcg@100": "NDCG@100%",
-                          "ndcg@150": "NDCG@150%"}
+                          "ndcg@150": "NDCG@150%", "ips@100": "IPS@100%", "ips@150": "IPS@150%"}
 METRIC_COLUMNS = {"vus_pr": "VUS-PR", "vus_roc": "VUS-ROC", "auprc": "AUPRC", "auroc": "AUROC",
                   "range_f1": "range-F1", "best_f1": "best-F1", "pa_f1_optimistic": "PA-F1 (optimistic)"}
 
@@ -260,14 +262,19 @@ def reference_explanations(suite: str, names: list[str], data_dir: str | None = 
     """What explanations without a model score on the same series, one row per series and reference: the
     channels ranked by how far each step's value lies from its training mean (the absolute z-score, after
     the suite's scaling and clipping), and in random order (the expectation, HitRate only)."""
-    from genad.metrics.interpretation import interpretation_scores, random_hit_rate
+    from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores, random_hit_rate
 
     rows = []
     for name in names:
         series = load_series(suite, name, data_dir)
         _, test = standardise(series.train, series.test)
-        rows.append({"dataset": name, "model": BY_DEVIATION, **interpretation_scores(np.abs(test), series.channels)})
-        rows.append({"dataset": name, "model": IN_RANDOM_ORDER, **random_hit_rate(series.channels)})
+        deviation = np.abs(test)
+        rows.append({"dataset": name, "model": BY_DEVIATION, **interpretation_scores(deviation, series.channels),
+                     **interpretation_performance_score(deviation, series.channels)})
+        random_order = random_hit_rate(series.channels)
+        # a segment's labelled channels are the same at each of its steps, so its expected hit rate is the steps'
+        random_order.update({key.replace("hit", "ips"): value for key, value in random_order.items()})
+        rows.append({"dataset": name, "model": IN_RANDOM_ORDER, **random_order})
     return pd.DataFrame(rows)
 
 

@@ -6,7 +6,8 @@ anomalous time step by their contribution to its score, take the top ``floor(P% 
 labelled channels), and count the share of ``G`` found there. TranAD's evaluation (Tuli et al., VLDB
 2022; ``src/diagnosis.py`` of its code) adds **NDCG@P%** with the same cut-off. Both are averaged over
 every labelled anomalous time step, as that code averages them, so they need no threshold (OmniAnomaly
-and InterFusion average over the steps a threshold detected).
+and InterFusion average over the steps a threshold detected). InterFusion's segment-wise score
+(:func:`interpretation_performance_score`) ranks the channels once per labelled segment instead.
 
 Ties (equal contributions, e.g. channels clipped at the same value) are scored by their expectation
 under a random order: at the cut-off, a tied group adds its share of relevant channels in proportion to
@@ -119,6 +120,63 @@ def interpretation_scores(contributions: Any, channels: Any, percents: tuple = P
         out[f"hit@{percent:g}"] = float(np.mean(hits[percent]))
         out[f"ndcg@{percent:g}"] = float(np.mean(ndcgs[percent]))
     return out
+
+
+def _labelled_segments(labels: np.ndarray) -> list[np.ndarray]:
+    """The time steps of each labelled segment: a run of consecutive steps with the same labelled channels."""
+    steps = np.flatnonzero(labels.any(axis=1))
+    new_segment = (np.diff(steps) != 1) | (labels[steps[1:]] != labels[steps[:-1]]).any(axis=1)
+    return np.split(steps, np.flatnonzero(new_segment) + 1)
+
+
+def interpretation_performance_score(contributions: Any, channels: Any, steps: Any = None,
+                                     percents: tuple = PERCENTS) -> dict[str, float]:
+    """InterFusion's segment-wise HitRate@P% (its "IPS"): one ranking per labelled segment.
+
+    Within each labelled segment, each channel's contribution is its largest over the segment's steps (the
+    authors take each channel's lowest log-probability), the channels are ranked once by it, and the
+    segment's HitRate@P% counts once per step it spans, as the authors' ``itv_min_weight`` keeps one copy per
+    step. A channel that stands out at the segment's worst moment is therefore credited, even where the
+    step-wise HitRate of :func:`interpretation_scores` misses it on the segment's quieter steps.
+
+    Parameters
+    ----------
+    contributions, channels : as :func:`interpretation_scores`.
+    steps : optional 0/1 ``(T,)`` mask of the steps to use. The authors use the labelled steps their detector
+        flagged at its best threshold; by default every labelled step counts (no threshold, as the step-wise
+        scores here), so that rankings without a detector compare on the same steps.
+    percents : the cut-offs, as percentages of each segment's number of labelled channels.
+
+    Returns
+    -------
+    ``{"ips@100": ..., "ips@150": ...}`` (one per percent).
+
+    References
+    ----------
+    Li, Z. et al. "Multivariate Time Series Anomaly Detection and Interpretation using Hierarchical
+    Inter-Metric and Temporal Embedding". KDD 2021 (InterFusion; ``algorithm/cal_IPS.py`` of its code).
+    """
+    values, labels = check_interpretation_inputs(contributions, channels)
+    used = np.ones(len(labels), dtype=bool)
+    if steps is not None:
+        used = to_numeric_array(steps, "steps")
+        if used.shape != (len(labels),) or not np.isin(used, (0, 1)).all():
+            raise ValueError(f"steps must be a 0/1 mask of the {len(labels)} time steps, got shape {used.shape}")
+        used = used.astype(bool)
+    hits = {percent: [] for percent in percents}
+    weights = []
+    for segment in _labelled_segments(labels):
+        segment = segment[used[segment]]
+        if segment.size == 0:
+            continue
+        relevant = labels[segment[0]]
+        gains, n_relevant = _ranked_gains(values[segment].max(axis=0), relevant), int(relevant.sum())
+        for percent in percents:
+            hits[percent].append(gains[:_cutoff(n_relevant, labels.shape[1], percent)].sum() / n_relevant)
+        weights.append(segment.size)
+    if not weights:
+        raise ValueError("steps leaves out every labelled time step; there is nothing to explain")
+    return {f"ips@{percent:g}": float(np.average(hits[percent], weights=weights)) for percent in percents}
 
 
 def random_hit_rate(channels: Any, percents: tuple = PERCENTS) -> dict[str, float]:
