@@ -261,7 +261,7 @@ BY_DEVIATION, IN_RANDOM_ORDER = "(channels by their z-score, abs.)", "(channels 
 def reference_explanations(suite: str, names: list[str], data_dir: str | None = None) -> pd.DataFrame:
     """What explanations without a model score on the same series, one row per series and reference: the
     channels ranked by how far each step's value lies from its training mean (the absolute z-score, after
-    the suite's scaling and clipping), and in random order (the expectation, HitRate only)."""
+    the suite's scaling and clipping), and in random order (the expectation: HitRate and IPS, not NDCG)."""
     from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores, random_hit_rate
 
     rows = []

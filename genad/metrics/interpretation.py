@@ -160,8 +160,10 @@ def interpretation_performance_score(contributions: Any, channels: Any, steps: A
     used = np.ones(len(labels), dtype=bool)
     if steps is not None:
         used = to_numeric_array(steps, "steps")
-        if used.shape != (len(labels),) or not np.isin(used, (0, 1)).all():
+        if used.shape != (len(labels),):
             raise ValueError(f"steps must be a 0/1 mask of the {len(labels)} time steps, got shape {used.shape}")
+        if not np.isin(used, (0, 1)).all():
+            raise ValueError(f"steps must be a 0/1 mask, got values {np.unique(used)[:10]}")
         used = used.astype(bool)
     hits = {percent: [] for percent in percents}
     weights = []
