@@ -389,7 +389,9 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
         if explained is not None:
             note = ("Each model's explain() ranks the channels of every labelled anomalous step; HitRate@P% is "
                     "the share of the labelled channels among its top floor(P% x their number), NDCG@P% the "
-                    "ranking's quality at that cut-off (means over steps, seeds, then series).")
+                    "ranking's quality at that cut-off (means over steps, seeds, then series). IPS@P% "
+                    "(InterFusion's) ranks once per labelled segment, by each channel's largest contribution "
+                    "there, and weighs each segment by its steps.")
             board, check = interpretation_board(explained), explanation_check(explained)
             parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(board)}"
                          f"<p>{html.escape(check)}</p>")
