@@ -12,7 +12,6 @@ Prints one line per series and the means over series.
 """
 import sys
 
-import numpy as np
 import pandas as pd
 import torch
 
