@@ -279,7 +279,7 @@ def reference_explanations(suite: str, names: list[str], data_dir: str | None = 
 
 
 def explanations_per_series(cells: pd.DataFrame, suite: str, data_dir: str | None = None) -> pd.DataFrame | None:
-    """HitRate/NDCG per series and model (means over seeds), with the references of
+    """HitRate/NDCG/IPS per series and model (means over seeds), with the references of
     :func:`reference_explanations` when the data can be read; None when no cell of the suite has them."""
     ok = cells[(cells.status == "ok") & cells["hit@100"].notna()]
     if ok.empty:
@@ -323,7 +323,9 @@ def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "sm
     The baselines are the issue's (:data:`BASELINES`, with or without parameters); every other model is a genad
     time-series model, a windowed tabular genad model (``win:robust_ae``) too, since the issue's adapter makes
     it one."""
-    is_baseline = board.index.map(lambda name: name.split("?")[0] in BASELINES).to_numpy(dtype=bool)
+    from genad.registry import parse_spec
+
+    is_baseline = board.index.map(lambda spec: parse_spec(spec)[0] in BASELINES).to_numpy(dtype=bool)
     ours, baselines = board[~is_baseline], board[is_baseline]
     if ours.empty or baselines.empty:
         return "target not evaluated (needs genad models and baselines in the same run)"

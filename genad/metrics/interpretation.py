@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from genad.validation import to_numeric_array
+from genad.validation import as_labels, to_numeric_array
 
 #: The cut-offs the papers report, as percentages of the number of labelled channels.
 PERCENTS = (100, 150)
@@ -157,14 +157,7 @@ def interpretation_performance_score(contributions: Any, channels: Any, steps: A
     Inter-Metric and Temporal Embedding". KDD 2021 (InterFusion; ``algorithm/cal_IPS.py`` of its code).
     """
     values, labels = check_interpretation_inputs(contributions, channels)
-    used = np.ones(len(labels), dtype=bool)
-    if steps is not None:
-        used = to_numeric_array(steps, "steps")
-        if used.shape != (len(labels),):
-            raise ValueError(f"steps must be a 0/1 mask of the {len(labels)} time steps, got shape {used.shape}")
-        if not np.isin(used, (0, 1)).all():
-            raise ValueError(f"steps must be a 0/1 mask, got values {np.unique(used)[:10]}")
-        used = used.astype(bool)
+    used = np.ones(len(labels), dtype=bool) if steps is None else as_labels(steps, len(labels), name="steps") == 1
     hits = {percent: [] for percent in percents}
     weights = []
     for segment in _labelled_segments(labels):
