@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genad.bench.timeseries import build_timeseries_report, explanation_metrics, make_cells, results_frame, run_suite
+from genad.bench.timeseries import (build_timeseries_report, explanation_metrics, flagged_at_best_point_adjusted_f1,
+                                    make_cells, results_frame, run_suite)
 from genad.data import Series, load_nab, load_smd, nab_series, smd_machines
 
 
@@ -187,3 +188,31 @@ def test_an_explanation_that_fails_is_recorded_beside_the_detection_results():
     assert explanation_metrics(Unstable(), np.zeros((4, 2)), channels) == {
         "explain_error": "FloatingPointError: usad produced non-finite explanations"}
     assert explanation_metrics(Silent(), np.zeros((4, 2)), channels) == {}
+
+
+def test_the_detected_steps_are_those_at_or_past_the_best_point_adjusted_threshold_without_adjustment():
+    # two labelled ranges; the first is found through its one high step, the second is missed. The best
+    # point-adjusted F1 takes the threshold 0.9 (all of range one, no false alarm), and InterFusion's authors
+    # then explain only the steps whose own score reaches it: step 2, not the rest of the range.
+    # (F1 6/7; at 0.3 both ranges are found, but with three false alarms: F1 8/11)
+    labels = np.array([0, 1, 1, 1, 0, 0, 1, 0, 0, 0])
+    scores = np.array([0.1, 0.2, 0.9, 0.3, 0.2, 0.1, 0.3, 0.4, 0.5, 0.6])
+    assert flagged_at_best_point_adjusted_f1(labels, scores).tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_ips_on_the_detected_steps_is_recorded_for_the_model_and_the_z_score_ranking_on_the_same_steps():
+    class Explainer:
+        def explain(self, X):
+            return np.array([[0.2, 0.5], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+
+    # segments: steps 0-1 (channel 0) and step 2 (channel 1); the model gets channel 0 right only at step 1
+    channels = np.array([[1, 0], [1, 0], [0, 1], [0, 0]], dtype=bool)
+    test = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 0.0]])  # the absolute z-scores
+    everything = explanation_metrics(Explainer(), test, channels)
+    assert "ips_detected@100" not in everything and everything["ips@100"] == pytest.approx(1.0)
+    detected = explanation_metrics(Explainer(), test, channels, detected=np.array([1, 0, 1, 0], dtype=bool))
+    assert detected["ips_detected@100"] == pytest.approx(0.5)  # step 0 ranked wrong, step 2 right
+    assert detected["ips_detected_by_deviation@100"] == pytest.approx(1.0)  # both right by the z-scores
+    # a detector that flags no explained step leaves the variant out rather than failing the explanation
+    nothing = explanation_metrics(Explainer(), test, channels, detected=np.array([0, 0, 0, 1], dtype=bool))
+    assert "ips_detected@100" not in nothing and "ips@100" in nothing

@@ -130,16 +130,36 @@ def series_metrics(labels: np.ndarray, scores: np.ndarray, predictions: np.ndarr
     return out
 
 
-def explanation_metrics(model, test: np.ndarray, channels: np.ndarray) -> dict[str, float]:
+def flagged_at_best_point_adjusted_f1(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The steps whose own score reaches the threshold of the best point-adjusted F1: the detected steps that
+    InterFusion's ``cal_IPS.py`` explains (its ``get_best_f1`` picks the threshold with point adjustment, then
+    keeps the labelled steps at or past it, without adjustment)."""
+    from genad.metrics import point_adjusted_f1
+
+    return scores >= point_adjusted_f1(labels, scores)["pa_f1_threshold"]
+
+
+def explanation_metrics(model, test: np.ndarray, channels: np.ndarray,
+                        detected: np.ndarray | None = None) -> dict[str, float]:
     """HitRate@P%, NDCG@P% and InterFusion's segment-wise IPS@P% of the model's ``explain`` against the series'
     interpretation labels; nothing for a model that cannot explain (the PyOD baselines). A failed explanation
-    is recorded as ``explain_error`` and leaves the cell's detection results standing."""
+    is recorded as ``explain_error`` and leaves the cell's detection results standing.
+
+    With ``detected`` (a step mask, see :func:`flagged_at_best_point_adjusted_f1`), IPS is also computed on
+    the labelled steps the model detected, as InterFusion's authors compute it (``ips_detected@P``), and so is
+    the z-score ranking's IPS on the same steps (``ips_detected_by_deviation@P``): which steps count depends on
+    the model, so the reference has to be computed per cell."""
     from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores
 
     try:
         contributions = model.explain(test)
-        return {**interpretation_scores(contributions, channels),
-                **interpretation_performance_score(contributions, channels)}
+        out = {**interpretation_scores(contributions, channels),
+               **interpretation_performance_score(contributions, channels)}
+        if detected is not None and (detected & channels.any(axis=1)).any():
+            for name, ranking in (("ips_detected", contributions), ("ips_detected_by_deviation", np.abs(test))):
+                scores = interpretation_performance_score(ranking, channels, steps=detected)
+                out.update({key.replace("ips", name): value for key, value in scores.items()})
+        return out
     except NotImplementedError:
         return {}
     except (ArithmeticError, ValueError) as err:  # e.g. non-finite contributions from an unstable model
@@ -173,7 +193,8 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
                 score_seconds = time.perf_counter() - start
             metrics = series_metrics(series.labels, scores, model.threshold_rule_.predict(scores))
             if series.channels is not None:
-                metrics.update(explanation_metrics(model, test, series.channels))
+                detected = flagged_at_best_point_adjusted_f1(series.labels, scores)
+                metrics.update(explanation_metrics(model, test, series.channels, detected))
         record.update(
             status="ok", auroc=metrics.pop("auroc"), auprc=metrics.pop("auprc"), fit_seconds=fit_seconds,
             score_seconds=score_seconds, peak_memory_mb=memory.peak_mb, n_fit=len(train), n_test=len(test),
@@ -216,7 +237,9 @@ def run_suite(cells: list[SeriesCell], results: str, **options: Any) -> dict[str
 
 # --- report --------------------------------------------------------------------------------------
 INTERPRETATION_COLUMNS = {"hit@100": "HitRate@100%", "hit@150": "HitRate@150%", "ndcg@100": "NDCG@100%",
-                          "ndcg@150": "NDCG@150%", "ips@100": "IPS@100%", "ips@150": "IPS@150%"}
+                          "ndcg@150": "NDCG@150%", "ips@100": "IPS@100%", "ips@150": "IPS@150%",
+                          "ips_detected@100": "IPS@100%, detected steps",
+                          "ips_detected_by_deviation@100": "z-score's IPS@100%, same steps"}
 METRIC_COLUMNS = {"vus_pr": "VUS-PR", "vus_roc": "VUS-ROC", "auprc": "AUPRC", "auroc": "AUROC",
                   "range_f1": "range-F1", "best_f1": "best-F1", "pa_f1_optimistic": "PA-F1 (optimistic)"}
 
@@ -393,7 +416,9 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                     "the share of the labelled channels among its top floor(P% x their number), NDCG@P% the "
                     "ranking's quality at that cut-off (means over steps, seeds, then series). IPS@P% "
                     "(InterFusion's) ranks once per labelled segment, by each channel's largest contribution "
-                    "there, and weighs each segment by its steps.")
+                    "there, and weighs each segment by its steps. 'Detected steps' keeps only the labelled "
+                    "steps the model flags at its best point-adjusted F1 threshold, as InterFusion's authors "
+                    "do; the z-score ranking is scored on the same steps beside it.")
             board, check = interpretation_board(explained), explanation_check(explained)
             parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(board)}"
                          f"<p>{html.escape(check)}</p>")
