@@ -216,3 +216,15 @@ def test_ips_on_the_detected_steps_is_recorded_for_the_model_and_the_z_score_ran
     # a detector that flags no explained step leaves the variant out rather than failing the explanation
     nothing = explanation_metrics(Explainer(), test, channels, detected=np.array([0, 0, 0, 1], dtype=bool))
     assert "ips_detected@100" not in nothing and "ips@100" in nothing
+
+
+def test_the_report_compares_the_best_detected_steps_ips_with_the_z_score_ranking_on_the_same_steps():
+    from genad.bench.timeseries import detected_steps_check
+
+    per_series = pd.DataFrame({"dataset": ["a", "b", "a", "b", "a"],
+                               "model": ["tranad", "tranad", "usad", "usad", "(reference)"],
+                               "ips_detected@100": [0.9, 0.7, 0.6, 0.6, np.nan],
+                               "ips_detected_by_deviation@100": [0.8, 0.6, 0.7, 0.7, np.nan]})
+    check = detected_steps_check(per_series)
+    assert "best tranad 0.800 IPS@100% vs 0.700" in check and "difference +0.100" in check
+    assert detected_steps_check(per_series.drop(columns=["ips_detected@100"])) == ""

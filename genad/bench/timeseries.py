@@ -335,7 +335,22 @@ def explanation_check(per_series: pd.DataFrame) -> str:
     best = table[models].mean().idxmax()
     return (f"best explanations {best} {table[best].mean():.3f} HitRate@100% vs channels by their z-score "
             f"{table[BY_DEVIATION].mean():.3f}: difference {table[best].mean() - table[BY_DEVIATION].mean():+.3f} "
-            f"{interval_text(table, best, BY_DEVIATION, 'series')}")
+            f"{interval_text(table, best, BY_DEVIATION, 'series')}{detected_steps_check(per_series)}")
+
+
+def detected_steps_check(per_series: pd.DataFrame) -> str:
+    """The model with the best IPS@100% on the steps it detects against the z-score ranking on those same
+    steps, paired over series; empty when no cell recorded them."""
+    if "ips_detected@100" not in per_series or per_series["ips_detected@100"].isna().all():
+        return ""
+    best = per_series.groupby("model")["ips_detected@100"].mean().idxmax()
+    rows = per_series[per_series.model == best].set_index("dataset")
+    same_steps = "z-score ranking, same steps"
+    table = pd.DataFrame({best: rows["ips_detected@100"], same_steps: rows["ips_detected_by_deviation@100"]})
+    difference = table[best].mean() - table[same_steps].mean()
+    return (f"; on the steps each model detects (InterFusion's protocol), best {best} {table[best].mean():.3f} "
+            f"IPS@100% vs {table[same_steps].mean():.3f} for the z-score ranking on the same steps: difference "
+            f"{difference:+.3f} {interval_text(table, best, same_steps, 'series')}")
 
 
 def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "smd", margin: float = 0.02) -> str:
