@@ -75,3 +75,24 @@ def test_peak_memory_of_later_cells_in_one_worker_is_not_zero():
             genad.create("ae", epochs=1, batch_size=4096).fit(X).decision_function(X)
         peaks.append(memory.peak_mb)
     assert min(peaks[1:]) > 8, peaks  # without handing freed memory back: 0-3 MiB
+
+
+def test_every_record_keeps_the_environment_its_figures_depend_on(tmp_path):
+    """Package versions and the CPU's kernel family travel with each cell, finished or failed, so a later
+    reproduction that does not match can be traced to the code or to the environment."""
+    import torch
+    from bench_data import make_data_dir
+    from genad.bench import make_grid, parse_model_spec, resolve_datasets
+
+    root = make_data_dir(tmp_path, names=("1_alpha",))
+    (cell,) = make_grid(resolve_datasets(["adbench:alpha"], data_dir=root), [parse_model_spec("pyod:IForest")],
+                        [0], ["one-class"])
+    record = runner.run_cell(cell)
+    environment = record["extra"]["environment"]
+    assert record["status"] == "ok" and environment["numpy"] == np.__version__
+    assert environment["torch"] == torch.__version__
+    assert environment["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    for path in root.rglob("*.npz"):
+        path.unlink()  # the data gone: the cell fails, and still says where it ran
+    failed = runner.run_cell(cell)
+    assert failed["status"] == "failed" and failed["extra"]["environment"] == environment

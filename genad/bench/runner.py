@@ -15,6 +15,7 @@ system (glibc's ``malloc_trim``), which makes every cell start from the same foo
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import hashlib
 import os
@@ -116,11 +117,10 @@ def _measure(cell: Cell) -> dict[str, Any]:
     """Prepare the split, fit, score, time and measure; any exception becomes a failed record."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    import genad
     from genad.bench.models import parse_model_spec
 
     record: dict[str, Any] = dict(zip(KEY_FIELDS, cell.key))
-    record.update(genad_version=genad.__version__, host=platform.node())
+    record.update(provenance())
     try:
         split = prepare_data(cell)
         spec = parse_model_spec(cell.model)
@@ -147,6 +147,49 @@ def _measure(cell: Cell) -> dict[str, Any]:
     return record
 
 
+
+
+#: The packages a cell's floating-point results can depend on, besides genad itself.
+RESULT_PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "torch", "pyod")
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> dict[str, str]:
+    """What a cell's figures depend on besides genad's code: the package versions, the CPU, and the kernel
+    family torch dispatches to on it (``AVX2``, ``AVX512``, ...). The same code and seed can round differently
+    in another environment, and after many training steps the figures then differ too, so every record keeps
+    this, and a reproduction that does not match can be traced to code or to environment."""
+    from importlib import metadata
+
+    import torch
+
+    versions = {}
+    for name in RESULT_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pyod: an optional extra
+            pass
+    return {"python": platform.python_version(), **versions, "cpu": _cpu_model(),
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance() -> dict[str, Any]:
+    """The fields every suite's record starts with: genad's version, the host, and :func:`environment`
+    (under ``extra``, which the suites add their own measurements to)."""
+    import genad
+
+    return {"genad_version": genad.__version__, "host": platform.node(), "extra": {"environment": environment()}}
 
 
 class PeakMemory:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from genad.bench.report import PLOT_POINTS, downsample_mean
-from genad.bench.runner import PeakMemory
+from genad.bench.runner import PeakMemory, provenance
 from genad.bench.stats import interval_text
 from genad.bench.store import ResultStore, scores_sha256
 from genad.data.streams import STREAMS, load_stream
@@ -185,7 +185,7 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
     """One prequential pass; returns a result-store record."""
     X, y = cut_stream(*load_stream(dataset), max_records)
     record = {"suite": SUITE, "dataset": dataset, "model": model, "seed": seed, "protocol": PROTOCOL,
-              "anomalies": "natural", "n_test": len(X), "n_test_anomalies": int(y.sum())}
+              "anomalies": "natural", "n_test": len(X), "n_test_anomalies": int(y.sum()), **provenance()}
     try:
         warm, stream, det = build_model(model, X, y, seed, dataset)
         with PeakMemory() as memory:
@@ -199,7 +199,7 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
         y_scored, scored = prequential_part(y, scores)
         per_window = window_aurocs(y_scored, scored)
         windows = [a for a in per_window if a is not None]
-        extra = {"records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
+        extra = {**record["extra"], "records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
                  "warm_up_records": n_warm, "warm_up_anomalies": int(y[:n_warm].sum()),
                  "auroc_with_warm_up": auroc(y, scores),
                  "window_aurocs": per_window, "n_windows": len(windows),

@@ -25,7 +25,6 @@ retried, failed cells run again on a re-run unless ``--keep-failed``.
 from __future__ import annotations
 
 import html
-import platform
 import time
 import traceback
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from genad.bench.report import downsample_max, html_document, html_table, markdown_table, png_data_uri
-from genad.bench.runner import PeakMemory, run_bench
+from genad.bench.runner import PeakMemory, provenance, run_bench
 from genad.training import warm_up_torch
 from genad.bench.stats import interval_text
 from genad.bench.store import open_existing, scores_sha256
@@ -171,10 +170,8 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
     import torch
     from threadpoolctl import threadpool_limits
 
-    import genad
-
     record: dict[str, Any] = dict(zip(("suite", "dataset", "model", "seed", "protocol", "anomalies"), cell.key))
-    record.update(genad_version=genad.__version__, host=platform.node())
+    record.update(provenance())
     torch.set_num_threads(max(1, cell.threads))
     try:
         with threadpool_limits(limits=max(1, cell.threads)):
@@ -199,7 +196,7 @@ def run_series_cell(cell: SeriesCell) -> dict[str, Any]:
             status="ok", auroc=metrics.pop("auroc"), auprc=metrics.pop("auprc"), fit_seconds=fit_seconds,
             score_seconds=score_seconds, peak_memory_mb=memory.peak_mb, n_fit=len(train), n_test=len(test),
             n_test_anomalies=int(series.labels.sum()), scores_sha256=scores_sha256(scores),
-            extra={**metrics, "plot_scores": downsample_max(scores)},
+            extra={**record["extra"], **metrics, "plot_scores": downsample_max(scores)},
         )
     except Exception as err:  # a model's failure is a result, not the end of the run
         record.update(status="failed", error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
