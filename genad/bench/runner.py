@@ -147,8 +147,6 @@ def _measure(cell: Cell) -> dict[str, Any]:
     return record
 
 
-
-
 #: The packages a cell's floating-point results can depend on, besides genad itself.
 RESULT_PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "torch", "pyod")
 
@@ -189,7 +187,7 @@ def provenance() -> dict[str, Any]:
     (under ``extra``, which the suites add their own measurements to)."""
     import genad
 
-    return {"genad_version": genad.__version__, "host": platform.node(), "extra": {"environment": environment()}}
+    return {"genad_version": genad.__version__, "host": platform.node(), "extra": {"environment": dict(environment())}}
 
 
 class PeakMemory:

@@ -199,7 +199,8 @@ def run_cell(dataset: str, model: str, seed: int, max_records: int = MAX_RECORDS
         y_scored, scored = prequential_part(y, scores)
         per_window = window_aurocs(y_scored, scored)
         windows = [a for a in per_window if a is not None]
-        extra = {**record["extra"], "records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
+        extra = {**record["extra"],
+                 "records_per_s": len(X) / seconds, "records_per_cpu_s": len(X) / max(cpu_seconds, 1e-9),
                  "warm_up_records": n_warm, "warm_up_anomalies": int(y[:n_warm].sum()),
                  "auroc_with_warm_up": auroc(y, scores),
                  "window_aurocs": per_window, "n_windows": len(windows),
