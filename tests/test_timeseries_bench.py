@@ -228,3 +228,16 @@ def test_the_report_compares_the_best_detected_steps_ips_with_the_z_score_rankin
     check = detected_steps_check(per_series)
     assert "best tranad 0.800 IPS@100% vs 0.700" in check and "difference +0.100" in check
     assert detected_steps_check(per_series.drop(columns=["ips_detected@100"])) == ""
+
+
+def test_the_target_is_not_evaluated_while_every_model_misses_a_cell():
+    from genad.bench.timeseries import METRIC_COLUMNS, suite_leaderboard, target_check
+
+    rows = [{**{column: 0.5 for column in METRIC_COLUMNS}, "dataset": dataset, "model": model, "seed": seed,
+             "status": "ok", "fit_seconds": 1.0, "score_seconds": 1.0}
+            for model, dataset, seed in [("rae_ensemble", "a", 0), ("rae_ensemble", "a", 1), ("win:ae", "a", 0),
+                                         ("win:ae", "b", 0), ("rae_ensemble", "b", 0), ("win:ae", "b", 1)]]
+    cells = pd.DataFrame(rows)  # a killed run: each model has one of the seed-1 cells the other lacks
+    board = suite_leaderboard(cells)
+    per_series = cells.pivot_table(index="dataset", columns="model", values="vus_pr")
+    assert target_check(board, per_series).startswith("target not evaluated (no genad model or no baseline")

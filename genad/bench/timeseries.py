@@ -314,7 +314,8 @@ def explanations_per_series(cells: pd.DataFrame, suite: str, data_dir: str | Non
 
 def interpretation_board(per_series: pd.DataFrame) -> pd.DataFrame:
     """Means over series per model, best HitRate@100% first, the references last."""
-    board = per_series.groupby("model")[list(INTERPRETATION_COLUMNS)].mean()
+    # columns no cell recorded (the detected-steps IPS in files made before it existed) are left out
+    board = per_series.groupby("model")[list(INTERPRETATION_COLUMNS)].mean().dropna(axis=1, how="all")
     references = [name for name in (BY_DEVIATION, IN_RANDOM_ORDER) if name in board.index]
     models = board.drop(index=references).sort_values("hit@100", ascending=False)
     board = pd.concat([models, board.loc[references]])
@@ -364,6 +365,11 @@ def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "sm
     ours, baselines = board[~is_baseline], board[is_baseline]
     if ours.empty or baselines.empty:
         return "target not evaluated (needs genad models and baselines in the same run)"
+    # models without a mean (a cell missing, see suite_leaderboard) are out of the comparison
+    ours, baselines = ours.dropna(subset=["VUS-PR"]), baselines.dropna(subset=["VUS-PR"])
+    if ours.empty or baselines.empty:
+        return ("target not evaluated (no genad model or no baseline has a score on every series x seed that "
+                "another model has one for: an unfinished run)")
     best, base = ours["VUS-PR"].idxmax(), baselines["VUS-PR"].idxmax()
     gap = ours.loc[best, "VUS-PR"] - baselines.loc[base, "VUS-PR"]
     verdict = (f"(target +{margin}): " + ("MET" if gap >= margin else "NOT met") if suite == "smd"
