@@ -138,6 +138,12 @@ def flagged_at_best_point_adjusted_f1(labels: np.ndarray, scores: np.ndarray) ->
     return scores >= point_adjusted_f1(labels, scores)["pa_f1_threshold"]
 
 
+def deviation_ranking(test: np.ndarray) -> np.ndarray:
+    """The explanation without a model: each step's channels by how far their values lie from the training
+    mean (the absolute z-score, after the suite's scaling and clipping)."""
+    return np.abs(test)
+
+
 def explanation_metrics(model, test: np.ndarray, channels: np.ndarray,
                         detected: np.ndarray | None = None) -> dict[str, float]:
     """HitRate@P%, NDCG@P% and InterFusion's segment-wise IPS@P% of the model's ``explain`` against the series'
@@ -155,7 +161,7 @@ def explanation_metrics(model, test: np.ndarray, channels: np.ndarray,
         out = {**interpretation_scores(contributions, channels),
                **interpretation_performance_score(contributions, channels)}
         if detected is not None and (detected & channels.any(axis=1)).any():
-            for name, ranking in (("ips_detected", contributions), ("ips_detected_by_deviation", np.abs(test))):
+            for name, ranking in (("ips_detected", contributions), ("ips_detected_by_deviation", deviation_ranking(test))):
                 scores = interpretation_performance_score(ranking, channels, steps=detected)
                 out.update({key.replace("ips", name): value for key, value in scores.items()})
         return out
@@ -280,15 +286,14 @@ BY_DEVIATION, IN_RANDOM_ORDER = "(channels by their z-score, abs.)", "(channels 
 
 def reference_explanations(suite: str, names: list[str], data_dir: str | None = None) -> pd.DataFrame:
     """What explanations without a model score on the same series, one row per series and reference: the
-    channels ranked by how far each step's value lies from its training mean (the absolute z-score, after
-    the suite's scaling and clipping), and in random order (the expectation: HitRate and IPS, not NDCG)."""
+    channels by :func:`deviation_ranking`, and in random order (the expectation: HitRate and IPS, not NDCG)."""
     from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores, random_hit_rate
 
     rows = []
     for name in names:
         series = load_series(suite, name, data_dir)
         _, test = standardise(series.train, series.test)
-        deviation = np.abs(test)
+        deviation = deviation_ranking(test)
         rows.append({"dataset": name, "model": BY_DEVIATION, **interpretation_scores(deviation, series.channels),
                      **interpretation_performance_score(deviation, series.channels)})
         random_order = random_hit_rate(series.channels)
@@ -333,7 +338,7 @@ def explanation_check(per_series: pd.DataFrame) -> str:
     best = table[models].mean().idxmax()
     return (f"best explanations {best} {table[best].mean():.3f} HitRate@100% vs channels by their z-score "
             f"{table[BY_DEVIATION].mean():.3f}: difference {table[best].mean() - table[BY_DEVIATION].mean():+.3f} "
-            f"{interval_text(table, best, BY_DEVIATION, 'series')}{detected_steps_check(per_series)}")
+            f"{interval_text(table, best, BY_DEVIATION, 'series')}")
 
 
 def detected_steps_check(per_series: pd.DataFrame) -> str:
@@ -346,7 +351,7 @@ def detected_steps_check(per_series: pd.DataFrame) -> str:
     same_steps = "z-score ranking, same steps"
     table = pd.DataFrame({best: rows["ips_detected@100"], same_steps: rows["ips_detected_by_deviation@100"]})
     difference = table[best].mean() - table[same_steps].mean()
-    return (f"; on the steps each model detects (InterFusion's protocol), best {best} {table[best].mean():.3f} "
+    return (f"on the steps each model detects (InterFusion's protocol), best {best} {table[best].mean():.3f} "
             f"IPS@100% vs {table[same_steps].mean():.3f} for the z-score ranking on the same steps: difference "
             f"{difference:+.3f} {interval_text(table, best, same_steps, 'series')}")
 
@@ -437,7 +442,8 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                     "there, and weighs each segment by its steps. 'Detected steps' keeps only the labelled "
                     "steps the model flags at its best point-adjusted F1 threshold, as InterFusion's authors "
                     "do; the z-score ranking is scored on the same steps beside it.")
-            board, check = interpretation_board(explained), explanation_check(explained)
+            board = interpretation_board(explained)
+            check = "; ".join(filter(None, (explanation_check(explained), detected_steps_check(explained))))
             parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(board)}"
                          f"<p>{html.escape(check)}</p>")
             md += [f"\nWhich channels explain each anomaly ({suite}). {note}\n", markdown_table(board),
