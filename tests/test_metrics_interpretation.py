@@ -40,6 +40,8 @@ def test_ips_ranks_each_segment_once_by_its_largest_contributions_and_weighs_it_
     flagged = np.array([1, 0, 1, 0, 1, 1])
     assert interpretation_performance_score(contributions, channels, steps=flagged)["ips@100"] == pytest.approx(
         (2 * 0 + 1 * 0.5) / 3)
+    # the step-wise HitRate on the same steps: steps 0 and 2 miss channel 0, step 4 finds one of its two
+    assert interpretation_scores(contributions, channels, steps=flagged)["hit@100"] == pytest.approx(0.5 / 3)
 
 
 def test_ips_of_a_random_order_and_its_bad_inputs():
@@ -48,6 +50,8 @@ def test_ips_of_a_random_order_and_its_bad_inputs():
     assert tied["ips@100"] == pytest.approx(random_hit_rate(channels)["hit@100"])  # every channel tied
     with pytest.raises(ValueError, match="leaves out every labelled time step"):
         interpretation_performance_score(np.ones((3, 4)), channels, steps=[0, 0, 0])
+    with pytest.raises(ValueError, match="leaves out every labelled time step"):
+        interpretation_scores(np.ones((3, 4)), channels, steps=[0, 0, 0])
     with pytest.raises(ValueError, match="steps has 2 labels but X has 3 rows"):
         interpretation_performance_score(np.ones((3, 4)), channels, steps=[1, 0])
     with pytest.raises(ValueError, match="steps must hold 0"):

@@ -213,6 +213,9 @@ def test_ips_on_the_detected_steps_is_recorded_for_the_model_and_the_z_score_ran
     detected = explanation_metrics(Explainer(), test, channels, detected=np.array([1, 0, 1, 0], dtype=bool))
     assert detected["ips_detected@100"] == pytest.approx(0.5)  # step 0 ranked wrong, step 2 right
     assert detected["ips_detected_by_deviation@100"] == pytest.approx(1.0)  # both right by the z-scores
+    # step-wise, the model is right at step 2 only; the z-scores at steps 0 and 2
+    assert detected["hit_detected@100"] == pytest.approx(0.5) and detected["ndcg_detected@100"] == pytest.approx(0.5)
+    assert detected["hit_detected_by_deviation@100"] == pytest.approx(1.0)
     # a detector that flags no explained step leaves the variant out rather than failing the explanation
     nothing = explanation_metrics(Explainer(), test, channels, detected=np.array([0, 0, 0, 1], dtype=bool))
     assert "ips_detected@100" not in nothing and "ips@100" in nothing
@@ -228,6 +231,9 @@ def test_the_report_compares_the_best_detected_steps_ips_with_the_z_score_rankin
     check = detected_steps_check(per_series)
     assert "best tranad 0.800 IPS@100% vs 0.700" in check and "difference +0.100" in check
     assert detected_steps_check(per_series.drop(columns=["ips_detected@100"])) == ""
+    hit_rates = per_series.rename(columns=lambda c: c.replace("ips", "hit"))
+    assert "best tranad 0.800 HitRate@100% vs 0.700" in detected_steps_check(hit_rates, "hit")
+    assert detected_steps_check(per_series, "hit") == ""
 
 
 def test_the_target_is_not_evaluated_while_every_model_misses_a_cell():

@@ -150,10 +150,11 @@ def explanation_metrics(model, test: np.ndarray, channels: np.ndarray,
     interpretation labels; nothing for a model that cannot explain (the PyOD baselines). A failed explanation
     is recorded as ``explain_error`` and leaves the cell's detection results standing.
 
-    With ``detected`` (a step mask, see :func:`flagged_at_best_point_adjusted_f1`), IPS is also computed on
-    the labelled steps the model detected, as InterFusion's authors compute it (``ips_detected@P``), and so is
-    the z-score ranking's IPS on the same steps (``ips_detected_by_deviation@P``): which steps count depends on
-    the model, so the reference has to be computed per cell."""
+    With ``detected`` (a step mask, see :func:`flagged_at_best_point_adjusted_f1`), all three are also computed
+    on the labelled steps the model detected, as OmniAnomaly's and InterFusion's authors count them
+    (``hit_detected@P``, ``ndcg_detected@P``, ``ips_detected@P``), and so are the z-score ranking's on the same
+    steps (``hit_detected_by_deviation@P``, ...): which steps count depends on the model, so the reference has
+    to be computed per cell."""
     from genad.metrics.interpretation import interpretation_performance_score, interpretation_scores
 
     try:
@@ -161,9 +162,10 @@ def explanation_metrics(model, test: np.ndarray, channels: np.ndarray,
         out = {**interpretation_scores(contributions, channels),
                **interpretation_performance_score(contributions, channels)}
         if detected is not None and (detected & channels.any(axis=1)).any():
-            for name, ranking in (("ips_detected", contributions), ("ips_detected_by_deviation", deviation_ranking(test))):
-                scores = interpretation_performance_score(ranking, channels, steps=detected)
-                out.update({key.replace("ips", name): value for key, value in scores.items()})
+            for name, ranking in (("detected", contributions), ("detected_by_deviation", deviation_ranking(test))):
+                scores = {**interpretation_scores(ranking, channels, steps=detected),
+                          **interpretation_performance_score(ranking, channels, steps=detected)}
+                out.update({key.replace("@", f"_{name}@"): value for key, value in scores.items()})
         return out
     except NotImplementedError:
         return {}
@@ -241,6 +243,8 @@ def run_suite(cells: list[SeriesCell], results: str, **options: Any) -> dict[str
 # --- report --------------------------------------------------------------------------------------
 INTERPRETATION_COLUMNS = {"hit@100": "HitRate@100%", "hit@150": "HitRate@150%", "ndcg@100": "NDCG@100%",
                           "ndcg@150": "NDCG@150%", "ips@100": "IPS@100%", "ips@150": "IPS@150%",
+                          "hit_detected@100": "HitRate@100%, detected steps",
+                          "hit_detected_by_deviation@100": "z-score's HitRate@100%, same steps",
                           "ips_detected@100": "IPS@100%, detected steps",
                           "ips_detected_by_deviation@100": "z-score's IPS@100%, same steps"}
 METRIC_COLUMNS = {"vus_pr": "VUS-PR", "vus_roc": "VUS-ROC", "auprc": "AUPRC", "auroc": "AUROC",
@@ -341,18 +345,21 @@ def explanation_check(per_series: pd.DataFrame) -> str:
             f"{interval_text(table, best, BY_DEVIATION, 'series')}")
 
 
-def detected_steps_check(per_series: pd.DataFrame) -> str:
-    """The model with the best IPS@100% on the steps it detects against the z-score ranking on those same
-    steps, paired over series; empty when no cell recorded them."""
-    if "ips_detected@100" not in per_series or per_series["ips_detected@100"].isna().all():
+def detected_steps_check(per_series: pd.DataFrame, metric: str = "ips") -> str:
+    """The model with the best ``metric``@100% (``"ips"``, InterFusion's; ``"hit"``, OmniAnomaly's HitRate) on
+    the steps it detects against the z-score ranking on those same steps, paired over series; empty when no
+    cell recorded them."""
+    column = f"{metric}_detected@100"
+    label, protocol = {"ips": ("IPS", "InterFusion's"), "hit": ("HitRate", "OmniAnomaly's")}[metric]
+    if column not in per_series or per_series[column].isna().all():
         return ""
-    best = per_series.groupby("model")["ips_detected@100"].mean().idxmax()
+    best = per_series.groupby("model")[column].mean().idxmax()
     rows = per_series[per_series.model == best].set_index("dataset")
     same_steps = "z-score ranking, same steps"
-    table = pd.DataFrame({best: rows["ips_detected@100"], same_steps: rows["ips_detected_by_deviation@100"]})
+    table = pd.DataFrame({best: rows[column], same_steps: rows[f"{metric}_detected_by_deviation@100"]})
     difference = table[best].mean() - table[same_steps].mean()
-    return (f"on the steps each model detects (InterFusion's protocol), best {best} {table[best].mean():.3f} "
-            f"IPS@100% vs {table[same_steps].mean():.3f} for the z-score ranking on the same steps: difference "
+    return (f"on the steps each model detects ({protocol} protocol), best {best} {table[best].mean():.3f} "
+            f"{label}@100% vs {table[same_steps].mean():.3f} for the z-score ranking on the same steps: difference "
             f"{difference:+.3f} {interval_text(table, best, same_steps, 'series')}")
 
 
@@ -441,9 +448,12 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                     "(InterFusion's) ranks once per labelled segment, by each channel's largest contribution "
                     "there, and weighs each segment by its steps. 'Detected steps' keeps only the labelled "
                     "steps the model flags at its best point-adjusted F1 threshold, as InterFusion's authors "
-                    "do; the z-score ranking is scored on the same steps beside it.")
+                    "do (OmniAnomaly's count HitRate on the anomalies their threshold detects); the z-score "
+                    "ranking is scored on the same steps beside it.")
             board = interpretation_board(explained)
-            check = "; ".join(filter(None, (explanation_check(explained), detected_steps_check(explained))))
+            checks = (explanation_check(explained), detected_steps_check(explained, "hit"),
+                      detected_steps_check(explained, "ips"))
+            check = "; ".join(filter(None, checks))
             parts.append(f"<h3>Which channels explain each anomaly</h3><p>{note}</p>{html_table(board)}"
                          f"<p>{html.escape(check)}</p>")
             md += [f"\nWhich channels explain each anomaly ({suite}). {note}\n", markdown_table(board),

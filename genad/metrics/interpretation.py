@@ -5,8 +5,8 @@ OmniAnomaly (Su et al., KDD 2019) scores an explanation by **HitRate@P%**: rank 
 anomalous time step by their contribution to its score, take the top ``floor(P% x |G|)`` (``G``: the
 labelled channels), and count the share of ``G`` found there. TranAD's evaluation (Tuli et al., VLDB
 2022; ``src/diagnosis.py`` of its code) adds **NDCG@P%** with the same cut-off. Both are averaged over
-every labelled anomalous time step, as that code averages them, so they need no threshold (OmniAnomaly
-and InterFusion average over the steps a threshold detected). InterFusion's segment-wise score
+every labelled anomalous time step, as that code averages them, so they need no threshold; OmniAnomaly
+and InterFusion average over the steps a threshold detected, which ``steps=`` selects. InterFusion's segment-wise score
 (:func:`interpretation_performance_score`) ranks the channels once per labelled segment instead.
 
 Ties (equal contributions, e.g. channels clipped at the same value) are scored by their expectation
@@ -83,7 +83,16 @@ def check_interpretation_inputs(contributions: Any, channels: Any) -> tuple[np.n
     return values, _check_channels(labels)
 
 
-def interpretation_scores(contributions: Any, channels: Any, percents: tuple = PERCENTS) -> dict[str, float]:
+_NO_STEPS_LEFT = "steps leaves out every labelled time step; there is nothing to explain"
+
+
+def _step_mask(steps: Any, n_steps: int) -> np.ndarray:
+    """The optional 0/1 ``steps`` mask as booleans; every step when it is None."""
+    return np.ones(n_steps, dtype=bool) if steps is None else as_labels(steps, n_steps, name="steps") == 1
+
+
+def interpretation_scores(contributions: Any, channels: Any, steps: Any = None,
+                          percents: tuple = PERCENTS) -> dict[str, float]:
     """Mean HitRate@P% and NDCG@P% over the time steps that have labelled channels.
 
     Parameters
@@ -92,6 +101,8 @@ def interpretation_scores(contributions: Any, channels: Any, percents: tuple = P
         e.g. a detector's ``explain(X)``.
     channels : ``(T, D)`` 0/1, 1 where the channel explains the (anomalous) step; steps without any are
         skipped.
+    steps : optional 0/1 ``(T,)`` mask of the steps to use, e.g. those a detector flagged, as OmniAnomaly's
+        authors count HitRate on the anomalies their threshold detected; by default every labelled step.
     percents : the cut-offs, as percentages of each step's number of labelled channels.
 
     Returns
@@ -109,12 +120,14 @@ def interpretation_scores(contributions: Any, channels: Any, percents: tuple = P
     discounts = 1.0 / np.log2(np.arange(2, n_channels + 2))  # NDCG's discount at ranks 1..D
     hits = {percent: [] for percent in percents}
     ndcgs = {percent: [] for percent in percents}
-    for t in np.flatnonzero(labels.any(axis=1)):
+    for t in np.flatnonzero(labels.any(axis=1) & _step_mask(steps, len(labels))):
         gains, n_relevant = _ranked_gains(values[t], labels[t]), int(labels[t].sum())
         for percent in percents:
             k = _cutoff(n_relevant, n_channels, percent)
             hits[percent].append(gains[:k].sum() / n_relevant)
             ndcgs[percent].append((gains[:k] * discounts[:k]).sum() / discounts[:min(k, n_relevant)].sum())
+    if not hits[percents[0]]:
+        raise ValueError(_NO_STEPS_LEFT)
     out: dict[str, float] = {}
     for percent in percents:
         out[f"hit@{percent:g}"] = float(np.mean(hits[percent]))
@@ -157,7 +170,7 @@ def interpretation_performance_score(contributions: Any, channels: Any, steps: A
     Inter-Metric and Temporal Embedding". KDD 2021 (InterFusion; ``algorithm/cal_IPS.py`` of its code).
     """
     values, labels = check_interpretation_inputs(contributions, channels)
-    used = np.ones(len(labels), dtype=bool) if steps is None else as_labels(steps, len(labels), name="steps") == 1
+    used = _step_mask(steps, len(labels))
     hits = {percent: [] for percent in percents}
     weights = []
     for segment in _labelled_segments(labels):
@@ -170,7 +183,7 @@ def interpretation_performance_score(contributions: Any, channels: Any, steps: A
             hits[percent].append(gains[:_cutoff(n_relevant, labels.shape[1], percent)].sum() / n_relevant)
         weights.append(segment.size)
     if not weights:
-        raise ValueError("steps leaves out every labelled time step; there is nothing to explain")
+        raise ValueError(_NO_STEPS_LEFT)
     return {f"ips@{percent:g}": float(np.average(hits[percent], weights=weights)) for percent in percents}
 
 
