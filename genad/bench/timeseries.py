@@ -12,8 +12,9 @@ Protocol (one default configuration per model for every series; no tuning on tes
    (Tatbul et al., flat bias, alpha 0) of the model's own threshold (``threshold_rule_``, set from the
    training scores or, for ``lstm_ad``, its dynamic threshold), best point F1 and point-adjusted F1
    (``optimistic``), fit and score seconds and peak memory. On SMD and ASD, whose channels are labelled for
-   each anomaly, models that can ``explain`` also get HitRate@100%/150% and NDCG@100%/150% of their
-   per-channel contributions (:mod:`genad.metrics.interpretation`).
+   each anomaly, models that can ``explain`` also get HitRate@100%/150%, NDCG@100%/150% and IPS@100%/150% of
+   their per-channel contributions (:mod:`genad.metrics.interpretation`), on every labelled step and on the
+   steps they detect, beside the z-score ranking on those same steps (:func:`explanation_metrics`).
 
 Baselines run on the same windows (length 16, training windows every 4 steps, each step scored by the
 mean of its windows): PyOD IForest, LOF, PCA and genad ``ae``, written ``win:pyod:IForest``, ``win:ae``.
