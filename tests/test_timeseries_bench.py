@@ -236,6 +236,19 @@ def test_the_report_compares_the_best_detected_steps_ips_with_the_z_score_rankin
     assert detected_steps_check(per_series, "hit") == ""
 
 
+def test_every_model_is_paired_with_the_z_score_ranking_on_its_own_detected_steps():
+    from genad.bench.timeseries import detected_steps_table
+
+    per_series = pd.DataFrame({"dataset": ["a", "b", "a", "b"], "model": ["tranad", "tranad", "usad", "usad"],
+                               "hit_detected@100": [0.9, 0.7, 0.5, 0.6],
+                               "hit_detected_by_deviation@100": [0.8, 0.75, 0.7, 0.7]})
+    table = detected_steps_table(per_series)
+    assert list(table.columns) == ["HitRate@100%: model minus z-score, its detected steps"]  # no IPS recorded
+    assert table.loc["tranad"].iloc[0].startswith("+0.025 (-0.050 to +0.100; ahead on 1 of 2")
+    assert table.loc["usad"].iloc[0].startswith("-0.150 (-0.200 to -0.100; ahead on 0 of 2")
+    assert detected_steps_table(per_series.drop(columns=["hit_detected@100"])) is None
+
+
 def test_the_target_is_not_evaluated_while_every_model_misses_a_cell():
     from genad.bench.timeseries import METRIC_COLUMNS, suite_leaderboard, target_check
 

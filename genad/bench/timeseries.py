@@ -38,7 +38,7 @@ import pandas as pd
 from genad.bench.report import downsample_max, html_document, html_table, markdown_table, png_data_uri
 from genad.bench.runner import PeakMemory, provenance, run_bench
 from genad.training import warm_up_torch
-from genad.bench.stats import interval_text
+from genad.bench.stats import bootstrap_interval, interval_text
 from genad.bench.store import open_existing, scores_sha256
 
 SUITES = ("smd", "asd", "nab")
@@ -364,6 +364,27 @@ def detected_steps_check(per_series: pd.DataFrame, metric: str = "ips") -> str:
             f"{difference:+.3f} {interval_text(table, best, same_steps, 'series')}")
 
 
+def detected_steps_table(per_series: pd.DataFrame) -> pd.DataFrame | None:
+    """Each model against the z-score ranking on the steps that model detects, for HitRate@100% and IPS@100%:
+    the mean difference over series, its bootstrap interval, and on how many series the model leads. Two models'
+    absolute figures are on different steps; each of these differences is on one model's own steps. None when no
+    cell recorded them."""
+    cells: dict[str, dict[str, str]] = {}
+    for metric, label in (("hit", "HitRate@100%"), ("ips", "IPS@100%")):
+        ours, reference = f"{metric}_detected@100", f"{metric}_detected_by_deviation@100"
+        if not {ours, reference} <= set(per_series):
+            continue
+        for model, rows in per_series.dropna(subset=[ours, reference]).groupby("model"):
+            difference = (rows[ours] - rows[reference]).to_numpy()
+            low, high = bootstrap_interval(difference)
+            cells.setdefault(model, {})[f"{label}: model minus z-score, its detected steps"] = (
+                f"{difference.mean():+.3f} ({low:+.3f} to {high:+.3f}; ahead on {(difference > 0).sum()} of "
+                f"{difference.size})")
+    if not cells:
+        return None
+    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("model")
+
+
 def target_check(board: pd.DataFrame, per_series: pd.DataFrame, suite: str = "smd", margin: float = 0.02) -> str:
     """Whether the best genad time-series model beats the best baseline by ``margin`` mean VUS-PR, with a
     bootstrap interval of the difference over series (``per_series``: VUS-PR, series x model). The Time series
@@ -459,6 +480,12 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                          f"<p>{html.escape(check)}</p>")
             md += [f"\nWhich channels explain each anomaly ({suite}). {note}\n", markdown_table(board),
                    f"\n{check}\n"]
+            pairs = detected_steps_table(explained)
+            if pairs is not None:
+                note = ("Each model against the z-score ranking on the steps that model detects (95% bootstrap "
+                        "interval over series; series where the model leads).")
+                parts.append(f"<p>{note}</p>{html_table(pairs)}")
+                md += [f"\n{note}\n", markdown_table(pairs)]
         if plots:
             for name, group in cells[cells.status == "ok"].groupby("dataset"):
                 scores = {row.model: row.plot_scores for row in group.itertuples() if row.seed == group.seed.min()}
