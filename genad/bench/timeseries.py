@@ -482,10 +482,10 @@ def build_timeseries_report(results: str | Path, data_dir: str | None = None,
                    f"\n{check}\n"]
             pairs = detected_steps_table(explained)
             if pairs is not None:
-                note = ("Each model against the z-score ranking on the steps that model detects (95% bootstrap "
-                        "interval over series; series where the model leads).")
-                parts.append(f"<p>{note}</p>{html_table(pairs)}")
-                md += [f"\n{note}\n", markdown_table(pairs)]
+                pairs_note = ("Each model against the z-score ranking on the steps that model detects (95% "
+                              "bootstrap interval over series; series where the model leads).")
+                parts.append(f"<p>{pairs_note}</p>{html_table(pairs)}")
+                md += [f"\n{pairs_note}\n", markdown_table(pairs)]
         if plots:
             for name, group in cells[cells.status == "ok"].groupby("dataset"):
                 scores = {row.model: row.plot_scores for row in group.itertuples() if row.seed == group.seed.min()}

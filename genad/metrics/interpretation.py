@@ -6,8 +6,9 @@ anomalous time step by their contribution to its score, take the top ``floor(P% 
 labelled channels), and count the share of ``G`` found there. TranAD's evaluation (Tuli et al., VLDB
 2022; ``src/diagnosis.py`` of its code) adds **NDCG@P%** with the same cut-off. Both are averaged over
 every labelled anomalous time step, as that code averages them, so they need no threshold; OmniAnomaly
-and InterFusion average over the steps a threshold detected, which ``steps=`` selects. InterFusion's segment-wise score
-(:func:`interpretation_performance_score`) ranks the channels once per labelled segment instead.
+and InterFusion average over the steps a threshold detected, which ``steps=`` selects. InterFusion's
+segment-wise score (:func:`interpretation_performance_score`) ranks the channels once per labelled segment
+instead.
 
 Ties (equal contributions, e.g. channels clipped at the same value) are scored by their expectation
 under a random order: at the cut-off, a tied group adds its share of relevant channels in proportion to
