@@ -387,11 +387,15 @@ class TorchDetector(BaseDetector):
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._apply(self._score_batch, X)
 
+    # rows per scoring batch; a model whose activations per row are large (a recurrent net over a long
+    # window) sets it lower, so scoring stays within memory
+    _apply_batch_size = 8192
+
     def _apply(self, fn, X: np.ndarray) -> np.ndarray:
         """Run ``fn`` over ``X`` in eval mode, seeded, in large batches; return numpy float64."""
         self.module_.eval()
         with seeded(self.random_state):
-            out = batched_apply(fn, self._tensor(X))
+            out = batched_apply(fn, self._tensor(X), self._apply_batch_size)
         return out.double().cpu().numpy()
 
     def _tensor(self, X: np.ndarray) -> torch.Tensor:

@@ -23,6 +23,8 @@ TINY = {
     "tranad": dict(epochs=1, window=8, ff_size=8, train_stride=4, score_stride=2),
     "deepant": dict(epochs=1, window=8, filters=4, hidden_size=4, train_stride=4, validation_fraction=0.0,
                     patience=None),
+    "interfusion": dict(epochs=1, pretrain_epochs=1, window=8, hidden_size=4, dense_size=4, flow_layers=1,
+                        flow_hidden=4, train_stride=4, pretrain_stride=4, score_stride=2, mcmc_iterations=1),
 }
 
 
