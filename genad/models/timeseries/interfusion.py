@@ -85,7 +85,7 @@ class _InterFusionNet(nn.Module):
         return (*_mean_and_log_std(self.z2_head(h), dim=1), lengths)
 
     def temporal_decode(self, z2: torch.Tensor, lengths: list[int]) -> torch.Tensor:
-        """``e_{1:T}``, ``(B, T, D)``: ``z2`` through the transposed convolutions, back to the window's length."""
+        """``e_{1:T}``, ``(B, T, C)``: ``z2`` through the transposed convolutions, back to the window's length."""
         h = z2
         for deconv, length in zip(self.decoder, reversed(lengths[:-1])):
             h = F.relu(deconv(h, output_size=[length]))
@@ -141,7 +141,7 @@ class InterFusion(TorchSeriesDetector):
     """InterFusion (Li et al., KDD 2021): a hierarchical VAE with two embeddings of a window, scored after
     the anomalous points were imputed away.
 
-    - **Temporal embedding** ``z2`` (``D`` channels, the window's length compressed 100 -> 13): five strided
+    - **Temporal embedding** ``z2`` (one channel per metric, the window's length compressed 100 -> 13): five strided
       1-D convolutions give ``q(z2 | x)``; its prior is ``N(0, I)``; five transposed convolutions decode it
       to ``e_{1:T}``, one value per step and metric.
     - **Inter-metric embedding** ``z1`` (``z_dim`` per step): its prior ``p(z1_t | z1_{t-1}, e_t)`` is an
