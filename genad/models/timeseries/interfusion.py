@@ -173,7 +173,7 @@ class InterFusion(TorchSeriesDetector):
 
     Built for many correlated metrics (SMD's 38, ASD's 19). With few metrics the temporal VAE tends to stay
     at the series' marginal (``z2`` unused; a posterior collapse): a 3-channel test series kept it there
-    through 2,000 pre-training steps, while 16 mixed channels left it. ``conv_channels`` widens the
+    through about 1,800 pre-training steps, while 16 mixed channels left it. ``conv_channels`` widens the
     convolutions, but did not prevent it there either.
 
     Parameters
