@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from genad.base import hyperparameters
-from genad.nn.flows import AffineCoupling, Reverse, standard_normal_log_prob
+from genad.nn.flows import AffineCoupling, Flow, Reverse, standard_normal_log_prob
 from genad.nn.made import gaussian_log_prob
 from genad.nn.mlp import mlp
 from genad.registry import Paper, register
@@ -68,7 +68,7 @@ class _InterFusionNet(nn.Module):
             mask = torch.zeros(z_dim)
             mask[: max(1, z_dim // 3)] = 1.0  # the authors' coupling keeps one of three dimensions
             layers += [AffineCoupling(mask, [flow_hidden]), Reverse()]
-        self.flow = nn.ModuleList(layers)
+        self.flow = Flow(layers, z_dim)
         # p(z1 | z2): autoregressive Gaussian on [z1_{t-1}, e_t]; p(x | z1, z2): a dense net per step
         self.prior_head = nn.Linear(z_dim + c, 2 * z_dim)
         self.z1_to_x = nn.Linear(z_dim, d)
@@ -104,11 +104,8 @@ class _InterFusionNet(nn.Module):
         return torch.stack(zs, 1), torch.stack(means, 1), torch.stack(log_stds, 1)
 
     def posterior_flow(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = z.reshape(-1, self.z_dim)
-        log_det = rows.new_zeros(rows.shape[0])
-        for layer in self.flow:
-            rows, layer_log_det = layer(rows)
-            log_det = log_det + layer_log_det
+        """``z`` through the flow, each step's ``z_dim`` values a row; and each step's log-determinant."""
+        rows, log_det = self.flow(z.reshape(-1, self.z_dim))
         return rows.view_as(z), log_det.view(z.shape[:2])
 
     def metric_prior_log_prob(self, z1: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
