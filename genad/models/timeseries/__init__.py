@@ -1,4 +1,5 @@
 """Time-series detectors: ``(T, D)`` series in, one anomaly score per time step out."""
+from genad.models.timeseries.beatgan import BeatGAN
 from genad.models.timeseries.dbls_ae import DBLSAE
 from genad.models.timeseries.deepant import DeepAnT
 from genad.models.timeseries.interfusion import InterFusion
@@ -8,4 +9,4 @@ from genad.models.timeseries.rae_ensemble import RAEEnsemble
 from genad.models.timeseries.tranad import TranAD
 from genad.models.timeseries.usad import USAD
 
-__all__ = ["DBLSAE", "DeepAnT", "InterFusion", "LSTMAD", "OmniAnomaly", "RAEEnsemble", "TranAD", "USAD"]
+__all__ = ["BeatGAN", "DBLSAE", "DeepAnT", "InterFusion", "LSTMAD", "OmniAnomaly", "RAEEnsemble", "TranAD", "USAD"]
