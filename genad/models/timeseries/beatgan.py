@@ -72,14 +72,15 @@ class BeatGAN(TorchSeriesDetector):
     windows that cover it. ``restore`` returns the reconstructed series. ``explain`` gives each step and
     channel its squared error on the [-1, 1] scale, averaged over the windows that cover the step.
 
-    What follows the authors' code for multivariate series (``experiments/mocap`` of ``hi-bingo/BeatGAN``):
+    The paper's full text could not be read here: the model follows its abstract and the authors' code for
+    multivariate series (``experiments/mocap`` of ``hi-bingo/BeatGAN``, read for this):
     windows of 64 steps, training windows every 5 steps, each channel min-max scaled to [-1, 1] (here with
     the training part's range, so test values may leave it); dense tanh layers 256-128-32 down to a code of
     10, mirrored by the decoder; the same 256-128-32 for the discriminator; ``w_adv = 0.01``; Adam with
     ``lr = 1e-4`` and betas (0.5, 0.999); batches of 64; Xavier-uniform weights and biases of 0.01.
 
     Training length (a CPU deviation): the authors train 300 epochs over about 840 motion-capture windows,
-    some 4,000 optimizer steps. On a server series of 28,000 steps, 300 epochs would be over 20,000 steps
+    some 4,000 optimizer steps. On a server series of 25,000 steps, 300 epochs would be over 20,000 steps
     (about 20 minutes per SMD machine on one core), so genad trains for the authors' number of *steps*
     instead: ``min_steps=4000`` with ``epochs=1``, i.e. as many epochs as it takes to make 4,000 steps
     (55 epochs on an SMD machine, about 150 on an ASD entity).
