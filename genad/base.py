@@ -362,7 +362,7 @@ class TorchDetector(BaseDetector):
     # --- shared machinery ----------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self.device_ = resolve_device(self.device)
-        data = self._tensor(X)
+        data = self._training_tensor(X)
         with seeded(self.random_state) as generator:
             self.module_ = self._build_module(X.shape[1]).to(self.device_)
             self.history_ = self._train(data, generator)
@@ -383,6 +383,10 @@ class TorchDetector(BaseDetector):
         )
         settings.update(overrides)
         return train_module(module if module is not None else self.module_, loss_fn or self._loss, data, **settings)
+
+    def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
+        """What the network trains on: the rows themselves here; a time-series model's windows."""
+        return self._tensor(X)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._apply(self._score_batch, X)

@@ -17,7 +17,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from genad.base import BaseDetector, TorchDetector, hyperparameters
 from genad.timeseries.windows import check_fill, fill_gaps, fold_windows, sliding_windows
-from genad.training import resolve_device, seeded
 from genad.validation import check_int, to_numeric_array
 
 
@@ -107,13 +106,8 @@ class SeriesDetector(BaseDetector):
 class TorchSeriesDetector(SeriesDetector, TorchDetector):
     """A time-series detector whose network is trained by the shared loop on windows."""
 
-    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
-        self.device_ = resolve_device(self.device)
-        windows = self._tensor(self._windows(X, self.train_stride))
-        with seeded(self.random_state) as generator:
-            self.module_ = self._build_module(X.shape[1]).to(self.device_)
-            self.history_ = self._train(windows, generator)
-            self._after_training(windows)
+    def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
+        return self._tensor(self._windows(X, self.train_stride))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self._per_step(self._score_batch, X)

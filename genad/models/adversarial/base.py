@@ -37,7 +37,7 @@ class AdversarialDetector(TorchDetector):
 
     def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
         self.device_ = resolve_device(self.device)
-        data = self._tensor(X)
+        data = self._training_tensor(X)
         with seeded(self.random_state) as generator:
             self.module_ = self._build_module(X.shape[1]).to(self.device_)
             self.history_ = self._fit_stages(data, generator)

@@ -1,20 +1,17 @@
 """BeatGAN: a window autoencoder regularised by a discriminator's features (Zhou et al., IJCAI 2019)."""
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from genad.base import hyperparameters
-from genad.nn.gan import adversary_step
+from genad.models.adversarial.base import AdversarialDetector
 from genad.nn.mlp import mlp
 from genad.registry import Paper, register
 from genad.timeseries.base import TorchSeriesDetector
 from genad.timeseries.windows import training_range
-from genad.training import adam
 from genad.validation import check_dims, check_float, check_int
 
 
@@ -60,7 +57,7 @@ class _BeatGANNet(nn.Module):
                 "Zhou, Liu, Hooi, Cheng & Ye", "IJCAI", 2019),
 )
 @hyperparameters
-class BeatGAN(TorchSeriesDetector):
+class BeatGAN(AdversarialDetector, TorchSeriesDetector):
     """BeatGAN (Zhou et al., IJCAI 2019): an autoencoder for windows, kept to realistic output by a GAN.
 
     A plain autoencoder trained on normal windows can learn to reconstruct too much, anomalies included.
@@ -115,10 +112,6 @@ class BeatGAN(TorchSeriesDetector):
     batch_size: int = 64
     lr: float = 1e-4
 
-    adam_betas = (0.5, 0.999)
-    _early_stopping_unsupported = ("an adversarial loss is not comparable across epochs, so it cannot drive "
-                                   "early stopping")
-
     def _check_params(self) -> None:
         super()._check_params()
         check_dims("hidden_dims", self.hidden_dims)
@@ -137,19 +130,8 @@ class BeatGAN(TorchSeriesDetector):
     def _generator_parameters(self) -> list[nn.Parameter]:
         return [*self.module_.encoder.parameters(), *self.module_.decoder.parameters()]
 
-    def _adversary_parameters(self) -> Iterable[nn.Parameter]:
+    def _adversary_parameters(self) -> list[nn.Parameter]:
         return [*self.module_.features.parameters(), *self.module_.head.parameters()]
-
-    def _train(self, data, generator, **overrides):
-        self._adversary_optimizer = self._adam(self._adversary_parameters())
-        params = self._generator_parameters()
-        try:
-            return super()._train(data, generator, optimizer=self._adam(params), parameters=params, **overrides)
-        finally:
-            del self._adversary_optimizer  # training state only; not saved with the model
-
-    def _adam(self, params: Iterable[nn.Parameter]) -> torch.optim.Adam:
-        return adam(params, lr=self.lr, betas=self.adam_betas, weight_decay=self.weight_decay)
 
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         net = self.module_
@@ -158,7 +140,7 @@ class BeatGAN(TorchSeriesDetector):
         real_logit, fake_logit = net.discriminate(x), net.discriminate(fake.detach())
         d_loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
                   + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
-        adversary_step(self._adversary_optimizer, d_loss)
+        self._adversary_step(d_loss)
         with torch.no_grad():  # the real windows' features are a target: no gradient reaches G through them
             real_features = net.features(x)
         matching = (net.features(fake) - real_features).pow(2).mean()
