@@ -287,7 +287,8 @@ class TorchDetector(BaseDetector):
     """A detector trained by the shared loop (:func:`genad.training.train_module`).
 
     Subclasses implement ``_build_module(n_features)``, ``_loss(batch)`` and
-    ``_score_batch(batch)``; optional ``_after_training(data)`` runs once on the training tensor.
+    ``_score_batch(batch)``; optional ``_after_training(data)`` runs once on the training tensor, which
+    ``_training_tensor(X)`` makes (the rows; a time-series model's windows).
 
     Parameters
     ----------
