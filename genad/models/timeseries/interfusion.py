@@ -236,7 +236,7 @@ class InterFusion(TorchSeriesDetector):
             self.module_ = self._build_module(X.shape[1]).to(self.device_)
             pretrain_loss = self._pretrain(self._tensor(self._windows(X, self.pretrain_stride)), generator)
             self.history_ = {"pretrain_loss": pretrain_loss,
-                             **self._train(self._tensor(self._windows(X, self.train_stride)), generator)}
+                             **self._train(self._training_tensor(X), generator)}
 
     def _pretrain(self, windows: torch.Tensor, generator: torch.Generator) -> list[float]:
         """Stage 1: the convolutional VAE on ``z2`` alone. It needs many steps: with a learned standard
