@@ -141,7 +141,7 @@ class BeatGAN(AdversarialDetector, TorchSeriesDetector):
         d_loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
                   + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
         self._adversary_step(d_loss)
-        with torch.no_grad():  # the real windows' features are a target: no gradient reaches G through them
+        with torch.no_grad():  # the target: real windows' features (with D's new weights) do not depend on G
             real_features = net.features(x)
         matching = (net.features(fake) - real_features).pow(2).mean()
         return (fake - x).pow(2).mean() + self.w_adv * matching
