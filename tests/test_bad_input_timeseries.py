@@ -22,6 +22,7 @@ TINY = {
     "usad": dict(epochs=1, window=8, latent_dim=4, train_stride=4, score_stride=2),
     "tranad": dict(epochs=1, window=8, ff_size=8, train_stride=4, score_stride=2),
     "beatgan": dict(min_steps=2, window=8, hidden_dims=(8,), latent_dim=2, train_stride=4, score_stride=2),
+    "mscred": dict(min_steps=2, scales=(2, 4), steps=3, gap=2, window=8, train_stride=4, score_stride=2),
     "deepant": dict(epochs=1, window=8, filters=4, hidden_size=4, train_stride=4, validation_fraction=0.0,
                     patience=None),
     "interfusion": dict(epochs=1, pretrain_epochs=1, window=8, hidden_size=4, dense_size=4, flow_layers=1,

@@ -44,7 +44,8 @@ from genad.bench.store import open_existing, scores_sha256
 SUITES = ("smd", "asd", "nab")
 PROTOCOL = "train-test"
 WINDOW_PREFIX = "win:"
-GENAD_MODELS = ("rae_ensemble", "dbls_ae", "omni_anomaly", "lstm_ad", "usad", "tranad", "deepant", "beatgan")
+GENAD_MODELS = ("rae_ensemble", "dbls_ae", "omni_anomaly", "lstm_ad", "usad", "tranad", "deepant", "beatgan",
+                "mscred")
 BASELINES = ("win:pyod:IForest", "win:pyod:LOF", "win:pyod:PCA", "win:ae")
 BASELINE_WINDOW, BASELINE_TRAIN_STRIDE = 16, 4
 VUS_MAX_BUFFER = 100
