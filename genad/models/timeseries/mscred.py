@@ -75,7 +75,7 @@ class _MSCREDNet(nn.Module):
     def __init__(self, n_scales: int, low: torch.Tensor, span: torch.Tensor):
         super().__init__()
         c1, c2, c3, c4 = _WIDTHS
-        # the authors' convolutions have no bias ("adding bias weight get similar performance")
+        # no bias terms in the (de)convolutions, as in the authors' code (a comment there: biases changed nothing)
         self.conv1 = nn.Conv2d(n_scales, c1, 3, stride=1, padding=1, bias=False)
         self.conv2 = nn.Conv2d(c1, c2, 3, stride=2, padding=1, bias=False)
         self.conv3 = nn.Conv2d(c2, c3, 2, stride=2, bias=False)
