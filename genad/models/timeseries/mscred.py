@@ -151,13 +151,15 @@ class MSCRED(TorchSeriesDetector):
     is the number of *broken* elements: entries of the residual matrix at the shortest scale whose squared
     error exceeds ``threshold`` (0.005). One sample spans ``(h - 1) * gap + 60 = 100`` steps; samples are
     taken every ``gap`` steps, and each score goes to the ``gap`` steps that end its sample. ``explain``
-    gives each channel its number of broken elements in its row of that matrix, the paper's root-cause
-    ranking: the channels whose correlations with the others are reconstructed worst.
+    gives each channel its number of broken elements in its row of that matrix: the channels whose
+    correlations with the others are reconstructed worst. The paper finds root causes in the residual
+    matrices too, but its exact ranking rule was not in what could be read here; the row count is genad's.
 
-    Followed: the paper's description and the authors' code (``7fantasysz/MSCRED``, ``MSCRED_TF.py``,
-    ``matrix_generator.py`` and ``evaluate.py``, read for this): scales, steps, gap, layers, attention,
-    loss on the last step, Adam at ``lr = 2e-4``, Xavier weights, no biases in the (de)convolutions, and the
-    score with its threshold of 0.005 on the squared residual at the shortest scale.
+    Followed: the paper's abstract, introduction and published summaries of it (its full text could not be
+    read here), and the authors' code (``7fantasysz/MSCRED``: ``MSCRED_TF.py``, ``matrix_generator.py`` and
+    ``evaluate.py``, read for this): scales, steps, gap, layers, attention, loss on the last step, Adam at
+    ``lr = 2e-4``, Xavier weights, no biases in the (de)convolutions, and the score with its threshold of
+    0.005 on the squared residual at the shortest scale.
 
     Deviations: each channel is min-max scaled with the training part's range (the authors scale with the
     whole series'; test values may leave [0, 1] here). The authors train on one sample per optimizer step
