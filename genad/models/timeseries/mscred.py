@@ -164,9 +164,9 @@ class MSCRED(TorchSeriesDetector):
     Deviations: each channel is min-max scaled with the training part's range (the authors scale with the
     whole series'; test values may leave [0, 1] here). The authors train on one sample per optimizer step
     for several epochs; genad trains on batches of 16 for a fixed 200 steps, 3,200 samples (a CPU budget:
-    one sample of 38 channels costs about 90 ms of forward and backward pass on one core, so an SMD machine
-    takes about 5 minutes, 1.4 epochs). On SMD machine-1-6's training part the loss levels off after about
-    150 such steps. ``restore`` is not offered: MSCRED reconstructs correlations, not the series.
+    one sample of 38 channels costs about 0.1 s of forward and backward pass on one core, so a fit on an SMD
+    machine, 1.4 epochs, takes about 8 minutes with its training scores). On SMD machine-1-6's training part
+    the loss levels off after about 150 such steps. ``restore`` is not offered: MSCRED reconstructs correlations, not the series.
 
     Parameters
     ----------
