@@ -4,7 +4,7 @@
 option for NaN gaps and the short-series error. ``TorchSeriesDetector`` trains a network on
 (stride-subsampled) windows with the shared loop and folds the per-window scores back to time
 steps; a model implements ``_build_module``, ``_loss`` and ``_score_batch`` on ``(B, L, D)`` windows,
-and optionally ``_reconstruct`` for ``restore``/``explain``.
+and a ``RestoringSeriesDetector`` also ``_reconstruct`` for ``restore``/``explain``.
 """
 from __future__ import annotations
 
@@ -117,8 +117,17 @@ class TorchSeriesDetector(SeriesDetector, TorchDetector):
         ``(B, L, D)``), folded back to the steps as the scores are."""
         return self._to_steps(self._apply(fn, self._windows(X, self.score_stride)), len(X))
 
+
+
+@hyperparameters
+class RestoringSeriesDetector(TorchSeriesDetector):
+    """A window model that produces the series it expects (a reconstruction, or a forecast): ``restore``
+    returns that series and ``explain`` its squared difference from the input. Subclasses implement
+    ``_reconstruct(batch)``, ``(B, L, D)`` windows in and out. A model that expects no series (MSCRED
+    reconstructs correlations) derives from :class:`TorchSeriesDetector` and offers no ``restore``."""
+
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
-        raise self._missing("restore")
+        raise NotImplementedError
 
     def _restore(self, X: np.ndarray) -> np.ndarray:
         return self._per_step(self._reconstruct, X).astype(np.float32)

@@ -10,7 +10,7 @@ from genad.base import hyperparameters
 from genad.models.adversarial.base import AdversarialDetector
 from genad.nn.mlp import mlp
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.timeseries.windows import training_range
 from genad.validation import check_dims, check_float, check_int
 
@@ -57,7 +57,7 @@ class _BeatGANNet(nn.Module):
                 "Zhou, Liu, Hooi, Cheng & Ye", "IJCAI", 2019),
 )
 @hyperparameters
-class BeatGAN(AdversarialDetector, TorchSeriesDetector):
+class BeatGAN(AdversarialDetector, RestoringSeriesDetector):
     """BeatGAN (Zhou et al., IJCAI 2019): an autoencoder for windows, kept to realistic output by a GAN.
 
     A plain autoencoder trained on normal windows can learn to reconstruct too much, anomalies included.

@@ -6,7 +6,7 @@ from torch import nn
 
 from genad.base import hyperparameters
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.validation import check_float, check_int
 
 
@@ -41,7 +41,7 @@ class _Predictor(nn.Module):
                 "Munir, Siddiqui, Dengel & Ahmed", "IEEE Access", 2019),
 )
 @hyperparameters
-class DeepAnT(TorchSeriesDetector):
+class DeepAnT(RestoringSeriesDetector):
     """Convolutional forecaster scored by the distance of its prediction (Munir et al., IEEE Access 2019).
 
     DeepAnT has two modules. The *time series predictor*, a CNN, reads a history of ``w`` steps and

@@ -14,7 +14,7 @@ from genad.nn.flows import AffineCoupling, Flow, Reverse, standard_normal_log_pr
 from genad.nn.made import gaussian_log_prob
 from genad.nn.mlp import mlp
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.training import resolve_device, seeded
 from genad.validation import check_int
 
@@ -134,7 +134,7 @@ class _InterFusionNet(nn.Module):
                 "and Temporal Embedding", "Li, Zhao, Han, Su, Jiao, Wen & Pei", "KDD", 2021),
 )
 @hyperparameters
-class InterFusion(TorchSeriesDetector):
+class InterFusion(RestoringSeriesDetector):
     """InterFusion (Li et al., KDD 2021): a hierarchical VAE with two embeddings of a window, scored after
     the anomalous points were imputed away.
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from genad.base import hyperparameters
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.timeseries.thresholds import DynamicThreshold
 from genad.validation import check_choice, check_float, check_int
 
@@ -33,7 +33,7 @@ class _Forecaster(nn.Module):
                 "Hundman, Constantinou, Laporte, Colwell & Soderstrom", "KDD", 2018),
 )
 @hyperparameters
-class LSTMAD(TorchSeriesDetector):
+class LSTMAD(RestoringSeriesDetector):
     """LSTM next-step forecaster scored by smoothed prediction errors (Hundman et al., KDD 2018).
 
     An LSTM reads the last ``window - 1`` steps and predicts the next one; the prediction error

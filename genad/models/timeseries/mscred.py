@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from genad.base import BaseDetector, hyperparameters
+from genad.base import hyperparameters
 from genad.registry import Paper, register
 from genad.timeseries.base import TorchSeriesDetector
 from genad.timeseries.windows import training_range
@@ -244,6 +244,3 @@ class MSCRED(TorchSeriesDetector):
 
     def _explain(self, X: np.ndarray) -> np.ndarray:
         return self._per_step(self._broken_per_channel, X)
-
-    # MSCRED reconstructs correlations, not the series: no ``restore`` (the base hook names the missing capability)
-    _restore = BaseDetector._restore

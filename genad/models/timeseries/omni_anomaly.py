@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from genad.base import hyperparameters
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.validation import check_float, check_int
 
 LOG_2PI = math.log(2 * math.pi)
@@ -93,7 +93,7 @@ def state_space_log_prob(z: torch.Tensor) -> torch.Tensor:
                 "Su, Zhao, Niu, Liu, Sun & Pei", "KDD", 2019),
 )
 @hyperparameters
-class OmniAnomaly(TorchSeriesDetector):
+class OmniAnomaly(RestoringSeriesDetector):
     """OmniAnomaly (Su et al., KDD 2019): a stochastic recurrent VAE scored by reconstruction probability.
 
     q-net: a GRU reads the window; at each step a dense layer maps ``[e_t, z_{t-1}]`` to a Gaussian

@@ -6,7 +6,7 @@ from torch import nn
 
 from genad.base import hyperparameters
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.validation import check_choice, check_float, check_int
 
 #: The paper's per-step connection choices (w1, w2): previous state only, skip state only, or both.
@@ -83,7 +83,7 @@ class _RAEEnsemble(nn.Module):
                 "Kieu, Yang, Guo & Jensen", "IJCAI", 2019),
 )
 @hyperparameters
-class RAEEnsemble(TorchSeriesDetector):
+class RAEEnsemble(RestoringSeriesDetector):
     """Recurrent autoencoder ensemble with sparsely connected LSTMs (Kieu et al., IJCAI 2019).
 
     Each member is a sequence-to-sequence LSTM autoencoder whose recurrent connections are made

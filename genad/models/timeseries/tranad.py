@@ -11,7 +11,7 @@ from torch import nn
 from genad.base import hyperparameters
 from genad.nn.gan import adversary_step
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.timeseries.windows import training_range
 from genad.training import adam
 from genad.validation import check_float, check_int
@@ -100,7 +100,7 @@ class _TranADNet(nn.Module):
                 "Tuli, Casale & Jennings", "PVLDB", 2022),
 )
 @hyperparameters
-class TranAD(TorchSeriesDetector):
+class TranAD(RestoringSeriesDetector):
     """TranAD (Tuli, Casale & Jennings, PVLDB 15(6), 2022): a transformer reconstructor trained in two
     adversarial phases, conditioned on its own errors.
 

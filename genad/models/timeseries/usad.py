@@ -10,7 +10,7 @@ from torch import nn
 from genad.base import hyperparameters
 from genad.nn.mlp import mlp
 from genad.registry import Paper, register
-from genad.timeseries.base import TorchSeriesDetector
+from genad.timeseries.base import RestoringSeriesDetector
 from genad.timeseries.windows import training_range
 from genad.training import DivergenceError, adam
 from genad.validation import check_choice, check_float, check_int
@@ -48,7 +48,7 @@ def _squared_error(w: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tenso
                 "Audibert, Michiardi, Guyard, Marti & Zuluaga", "KDD", 2020),
 )
 @hyperparameters
-class USAD(TorchSeriesDetector):
+class USAD(RestoringSeriesDetector):
     """USAD (Audibert et al., KDD 2020): two autoencoders sharing one encoder, trained adversarially.
 
     A window ``W`` of ``window`` steps is flattened; one encoder ``E`` feeds two decoders, giving
