@@ -170,3 +170,63 @@ def test_model_groups_expand_to_registered_models_and_baselines():
     names = expand_model_names(["ae", "genad:all", "pyod:baselines", "pyod:IForest"])
     tabular = [i.name for i in genad.list_models(modality="tabular")]
     assert names == list(dict.fromkeys(["ae", *tabular, *DEFAULT_BASELINES]))
+
+
+def _cell(model, seed=0, status="ok", sha="a", auroc=0.9):
+    return dict(suite="tabular", dataset="d", model=model, seed=seed, protocol="one-class", anomalies="real",
+                status=status, auroc=auroc, scores_sha256=sha, extra={"vus_pr": auroc})
+
+
+def _results_file(path, *cells):
+    with ResultStore(path) as store:
+        for cell in cells:
+            store.write(cell)
+    return path
+
+
+def test_merge_results_gathers_cells_and_keeps_identical_duplicates_once(tmp_path):
+    a = _results_file(tmp_path / "a.sqlite", _cell("ae"), _cell("base"), _cell("ae", seed=1, status="failed"))
+    b = _results_file(tmp_path / "b.sqlite", _cell("base"), _cell("vae", auroc=0.7), _cell("ae", seed=1, sha="c"))
+    out = tmp_path / "all.sqlite"
+    assert main(["merge-results", str(out), str(a), str(b)]) == 0
+    rows = {(r["model"], r["seed"]): r for r in ResultStore(out).records()}
+    assert set(rows) == {("ae", 0), ("base", 0), ("vae", 0), ("ae", 1)}
+    assert rows[("ae", 1)]["status"] == "ok" and rows[("ae", 1)]["scores_sha256"] == "c"  # ok wins over failed
+    assert rows[("vae", 0)]["extra"] == {"vus_pr": 0.7} and rows[("vae", 0)]["auroc"] == 0.7
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial file left
+
+
+def test_merge_results_filters_by_model_and_seed(tmp_path):
+    from genad.bench.store import merge_results
+
+    a = _results_file(tmp_path / "a.sqlite", _cell("ae"), _cell("ae", seed=1), _cell("vae"))
+    counts = merge_results(tmp_path / "ae0.sqlite", [a], models=["ae"], seeds=[0])
+    assert counts == {"cells": 1, "duplicates": 0}
+    (row,) = ResultStore(tmp_path / "ae0.sqlite").records()
+    assert (row["model"], row["seed"]) == ("ae", 0)
+    with pytest.raises(ValueError, match="no cells to merge"):
+        merge_results(tmp_path / "none.sqlite", [a], models=["dagmm"])
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_merge_results_refuses_conflicting_cells_and_existing_outputs(tmp_path):
+    from genad.bench.store import merge_results
+
+    a = _results_file(tmp_path / "a.sqlite", _cell("ae", sha="a"))
+    b = _results_file(tmp_path / "b.sqlite", _cell("ae", sha="b"))
+    with pytest.raises(ValueError, match="different scores.*nothing was written"):
+        merge_results(tmp_path / "all.sqlite", [a, b])
+    assert not (tmp_path / "all.sqlite").exists()
+    before = b.read_bytes()
+    with pytest.raises(ValueError, match="left untouched"):
+        merge_results(b, [a])  # an existing results file is never written over
+    assert b.read_bytes() == before
+    text = tmp_path / "notes.txt"
+    text.write_text("keep me")
+    with pytest.raises(ValueError, match="new results file only"):
+        merge_results(text, [a])
+    assert text.read_text() == "keep me"
+    with pytest.raises(ValueError, match="at least one"):
+        merge_results(tmp_path / "x.sqlite", [])
+    with pytest.raises(FileNotFoundError):
+        merge_results(tmp_path / "x.sqlite", [tmp_path / "missing.sqlite"])

@@ -82,6 +82,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merge_results(args: argparse.Namespace) -> int:
+    from genad.bench.store import merge_results
+
+    require_items(seeds=args.seeds)
+    counts = merge_results(args.out, args.sources, models=args.models, seeds=args.seeds)
+    print(f"wrote {args.out}: {counts['cells']} cells ({counts['duplicates']} held again by a later file, "
+          "none with other scores)")
+    return 0
+
+
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     """How a bench command runs its cells: ``--executor``, ``--jobs``, ``--scheduler``, ``--keep-failed``,
     ``--quiet`` (the arguments of :func:`genad.bench.runner.run_bench`)."""
@@ -93,7 +103,7 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(subparsers) -> None:
-    """Add ``bench`` and ``report`` to the ``genad`` command line."""
+    """Add ``bench``, ``report`` and ``merge-results`` to the ``genad`` command line."""
     p = subparsers.add_parser(
         "bench", help="run datasets x models x seeds x protocols into a results file (resumable)",
         description="Run the tabular benchmark protocol (DESIGN.md section 5). A re-run with the same "
@@ -126,3 +136,14 @@ def add_commands(subparsers) -> None:
     p.add_argument("--tie", type=float, default=0.005,
                    help="AUROC difference below which two models tie on a dataset (default 0.005)")
     p.set_defaults(func=cmd_report)
+
+    p = subparsers.add_parser(
+        "merge-results", help="gather the cells of results files into a new one (identical duplicates only)",
+        description="Write a new results file holding every cell of the given files (runs made into copies, "
+                    "one model each, can so be reported together). A cell that two files hold must have the "
+                    "same scores, else nothing is written; an ok cell wins over a failed one.")
+    p.add_argument("out", help="the new results file (never an existing file)")
+    p.add_argument("sources", nargs="+", help="results files written by genad bench, bench-ts or bench-streams")
+    p.add_argument("--models", nargs="+", default=None, help="keep only these models' cells")
+    p.add_argument("--seeds", type=parse_seeds, default=None, help="keep only these seeds (comma-separated)")
+    p.set_defaults(func=cmd_merge_results)

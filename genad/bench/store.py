@@ -7,14 +7,17 @@ a suite measures goes to ``extra`` (JSON), so streaming or time-series suites re
 
 An existing file is opened only after it is checked, read-only, to be a genad results file of this schema
 version; a foreign, corrupt or other-version file raises ``ValueError`` and is left untouched.
+
+:func:`merge_results` gathers several files into a new one, refusing two different results for one cell.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +100,17 @@ class ResultStore:
             tuple(row.values()),
         )
 
+    def write_all(self, records: Iterable[dict[str, Any]]) -> None:
+        """Store many cells in one transaction (all or none), each as :meth:`write` stores it."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for record in records:
+                self.write(record)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
     # --- reading -------------------------------------------------------------------------------
     def finished_keys(self, include_failed: bool = False) -> set[tuple]:
         """Keys of cells that a re-run skips (``ok`` ones; failed ones too with ``include_failed``)."""
@@ -171,3 +185,74 @@ def key_of(record: dict[str, Any]) -> tuple:
 
 def keys_of(records: Iterable[dict[str, Any]]) -> set[tuple]:
     return {key_of(r) for r in records}
+
+
+def merge_results(out: str | Path, sources: Sequence[str | Path], *, models: Iterable[str] | None = None,
+                  seeds: Iterable[int] | None = None) -> dict[str, int]:
+    """Gather the cells of results files into a new results file ``out``, refusing any disagreement.
+
+    Runs that went into copies of a file (one model per copy, say) can so be reported together. A cell held
+    by two sources (same suite, dataset, model, seed, protocol and anomaly type) must have the same scores
+    (``scores_sha256``) when both are ``ok``: else nothing is written and a ``ValueError`` names the first
+    conflicting cells, since two different results for one cell mean the sources were not made alike. An
+    ``ok`` cell wins over a ``failed`` one; of two failed cells the first source's is kept.
+
+    Parameters
+    ----------
+    out : the new file; an existing file is never written over. It appears only once complete.
+    sources : existing results files, each checked as :func:`open_existing` does.
+    models, seeds : keep only these models' / seeds' cells (``None``: all).
+
+    Returns
+    -------
+    ``{"cells": written, "duplicates": cells held by more than one source}``.
+    """
+    if not sources:
+        raise ValueError("merge needs at least one results file to read")
+    target = check_output_file(out, "the merged results file", inputs=sources, make_parents=True)
+    if target.exists():
+        raise ValueError(f"{target} exists; a merge writes a new results file only (it was left untouched)")
+    merged, duplicates = _gather_cells(sources, models, seeds)
+    if not merged:
+        raise ValueError("no cells to merge: the files hold none" +
+                         ("" if models is None and seeds is None else " of the models/seeds asked for"))
+    # written under another name and renamed once closed (closing folds the WAL into the file), so ``out``
+    # never exists half-written
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        with ResultStore(partial) as store:
+            store.write_all(merged.values())
+        os.replace(partial, target)
+    except BaseException:
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    return {"cells": len(merged), "duplicates": duplicates}
+
+
+def _gather_cells(sources: Sequence[str | Path], models: Iterable[str] | None,
+                  seeds: Iterable[int] | None) -> tuple[dict[tuple, dict[str, Any]], int]:
+    """The cells :func:`merge_results` writes, by key, and how many keys a later source held again."""
+    keep_models = None if models is None else set(models)
+    keep_seeds = None if seeds is None else {int(seed) for seed in seeds}
+    merged: dict[tuple, dict[str, Any]] = {}
+    conflicts, duplicates = [], 0
+    for source in sources:
+        for record in open_existing(source):
+            if (keep_models is not None and record["model"] not in keep_models) or \
+                    (keep_seeds is not None and record["seed"] not in keep_seeds):
+                continue
+            key = key_of(record)
+            held = merged.setdefault(key, record)
+            if held is record:
+                continue
+            duplicates += 1
+            if held["status"] == "ok" and record["status"] == "ok":
+                if held["scores_sha256"] != record["scores_sha256"]:
+                    conflicts.append(f"{key} ({source})")
+            elif record["status"] == "ok":  # an ok cell wins over a failed one
+                merged[key] = record
+    if conflicts:
+        raise ValueError(f"{len(conflicts)} cell(s) have different scores in different files, e.g. "
+                         f"{'; '.join(conflicts[:3])}; nothing was written")
+    return merged, duplicates
