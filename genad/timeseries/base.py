@@ -118,7 +118,6 @@ class TorchSeriesDetector(SeriesDetector, TorchDetector):
         return self._to_steps(self._apply(fn, self._windows(X, self.score_stride)), len(X))
 
 
-
 @hyperparameters
 class RestoringSeriesDetector(TorchSeriesDetector):
     """A window model that produces the series it expects (a reconstruction, or a forecast): ``restore``
@@ -127,7 +126,7 @@ class RestoringSeriesDetector(TorchSeriesDetector):
     reconstructs correlations) derives from :class:`TorchSeriesDetector` and offers no ``restore``."""
 
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement _reconstruct(batch)")
 
     def _restore(self, X: np.ndarray) -> np.ndarray:
         return self._per_step(self._reconstruct, X).astype(np.float32)

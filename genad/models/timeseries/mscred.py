@@ -166,7 +166,8 @@ class MSCRED(TorchSeriesDetector):
     for several epochs; genad trains on batches of 16 for a fixed 200 steps, 3,200 samples (a CPU budget:
     one sample of 38 channels costs about 0.1 s of forward and backward pass on one core, so a fit on an SMD
     machine, 1.4 epochs, takes about 8 minutes with its training scores). On SMD machine-1-6's training part
-    the loss levels off after about 150 such steps. ``restore`` is not offered: MSCRED reconstructs correlations, not the series.
+    the loss levels off after about 150 such steps. ``restore`` is not offered: MSCRED reconstructs
+    correlations, not the series.
 
     Parameters
     ----------
