@@ -25,9 +25,14 @@ TINY = {
     "mscred": dict(min_steps=2, scales=(2, 4), steps=3, gap=2, window=8, train_stride=4, score_stride=2),
     "deepant": dict(epochs=1, window=8, filters=4, hidden_size=4, train_stride=4, validation_fraction=0.0,
                     patience=None),
+    "donut": dict(epochs=1, window=8, hidden_size=4, n_samples=2, train_stride=4, score_stride=2),
     "interfusion": dict(epochs=1, pretrain_epochs=1, window=8, hidden_size=4, dense_size=4, flow_layers=1,
                         flow_hidden=4, train_stride=4, pretrain_stride=4, score_stride=2, mcmc_iterations=1),
 }
+
+
+def test_every_time_series_model_is_checked_here():
+    assert set(TINY) == {info.name for info in genad.list_models(modality="time-series")}
 
 
 def make(name: str, **params):
