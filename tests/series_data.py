@@ -17,6 +17,17 @@ def periodic_series(n: int = 500, seed: int = 0, periods: tuple[float, float, fl
     return (np.c_[np.sin(t / a), np.cos(t / b), np.sin(t / c)] + 0.05 * rng.normal(size=(n, 3))).astype(np.float32)
 
 
+def spiked_series() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, test, labels)``: periodic series of 600 and 400 steps, the test part with twelve single-step
+    spikes of 1.5, each on one channel in turn."""
+    train, test = periodic_series(600, seed=0), periodic_series(400, seed=1)
+    labels = np.zeros(len(test), dtype=int)
+    for i, step in enumerate(range(40, 400, 30)):
+        test[step, i % 3] += 1.5
+        labels[step] = 1
+    return train, test, labels
+
+
 def check_step_scores(det, train: np.ndarray, test: np.ndarray) -> np.ndarray:
     """The contract of a fitted time-series detector: one finite score per step of ``test``, training scores
     for every step of ``train``, 0/1 labels. Returns the test scores."""

@@ -7,7 +7,7 @@ import torch
 
 import genad
 from genad.metrics import auroc
-from series_data import check_reproducible_and_saved, check_step_scores, periodic_series
+from series_data import check_reproducible_and_saved, check_step_scores, spiked_series
 
 FAST = dict(window=16, epochs=15, batch_size=32, validation_fraction=0.0, patience=None)
 
@@ -17,12 +17,7 @@ def data():
     """Twelve single-step spikes of 1.5 on one channel. Four of them stay inside the series' range, so a
     per-value z-score ranks them at 0.80 AUROC and an untrained network at 0.76; a forecaster that knows the
     series' course tells them all."""
-    train, test = periodic_series(600, seed=0), periodic_series(400, seed=1)
-    labels = np.zeros(len(test), dtype=int)
-    for i, step in enumerate(range(40, 400, 30)):
-        test[step, i % 3] += 1.5
-        labels[step] = 1
-    return train, test, labels
+    return spiked_series()
 
 
 @pytest.fixture(scope="module")

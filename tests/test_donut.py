@@ -8,7 +8,7 @@ import torch
 
 import genad
 from genad.metrics import auroc
-from series_data import check_reproducible_and_saved, check_step_scores, periodic_series
+from series_data import check_reproducible_and_saved, check_step_scores, periodic_series, spiked_series
 
 # the test series has three channels of unrelated periods, three phases to encode: two latent dimensions each
 FAST = dict(window=16, epochs=100, batch_size=64, hidden_size=32, z_dim=6, n_samples=16, validation_fraction=0.0,
@@ -18,12 +18,7 @@ FAST = dict(window=16, epochs=100, batch_size=64, hidden_size=32, z_dim=6, n_sam
 @pytest.fixture(scope="module")
 def data():
     """Twelve single-step spikes of 1.5 on one channel of a periodic three-channel series."""
-    train, test = periodic_series(600, seed=0), periodic_series(400, seed=1)
-    labels = np.zeros(len(test), dtype=int)
-    for i, step in enumerate(range(40, 400, 30)):
-        test[step, i % 3] += 1.5
-        labels[step] = 1
-    return train, test, labels
+    return spiked_series()
 
 
 @pytest.fixture(scope="module")

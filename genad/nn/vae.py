@@ -64,6 +64,12 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_var: torch.
     return -0.5 * (_LOG_2PI + log_var + (x - mean).pow(2) * torch.exp(-log_var))
 
 
+def normal_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Elementwise ``log N(x | mean, std^2)``, for models whose networks output a standard deviation (softplus
+    plus a floor, as OmniAnomaly and Donut) rather than a log-variance."""
+    return -0.5 * (((x - mean) / std).pow(2) + _LOG_2PI) - torch.log(std)
+
+
 def kl_to_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """``KL(N(mean, exp(log_var)) || N(0, I))`` per row, in closed form."""
     return 0.5 * (mean.pow(2) + torch.exp(log_var) - 1.0 - log_var).sum(dim=-1)

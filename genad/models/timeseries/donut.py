@@ -1,8 +1,6 @@
 """Donut: a VAE over sliding windows, trained with the M-ELBO and missing-data injection (Xu et al., WWW 2018)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
@@ -10,18 +8,11 @@ from torch.nn import functional as F
 
 from genad.base import hyperparameters
 from genad.nn.mlp import mlp
+from genad.nn.vae import normal_log_prob
 from genad.registry import Paper, register
 from genad.timeseries.base import RestoringSeriesDetector
 from genad.timeseries.windows import window_starts
 from genad.validation import check_float, check_int
-
-LOG_2PI = math.log(2 * math.pi)
-
-
-def _normal_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """Elementwise ``log N(x; mean, std^2)``."""
-    return -0.5 * (((x - mean) / std).pow(2) + LOG_2PI) - torch.log(std)
-
 
 class _DonutNet(nn.Module):
     """``q(z|x)`` and ``p(x|z)``: two hidden ReLU layers each, Gaussian heads whose std is softplus + epsilon."""
@@ -167,9 +158,9 @@ class Donut(RestoringSeriesDetector):
         mean, std = net.posterior(x * observed)
         z = mean + std * torch.randn_like(std)
         x_mean, x_std = net.likelihood(z)
-        log_px = (observed * _normal_log_prob(x, x_mean, x_std)).sum(1)
-        log_pz = _normal_log_prob(z, torch.zeros_like(z), torch.ones_like(z)).sum(1)
-        log_qz = _normal_log_prob(z, mean, std).sum(1)
+        log_px = (observed * normal_log_prob(x, x_mean, x_std)).sum(1)
+        log_pz = normal_log_prob(z, torch.zeros_like(z), torch.ones_like(z)).sum(1)
+        log_qz = normal_log_prob(z, mean, std).sum(1)
         return log_px + observed.mean(1) * log_pz - log_qz
 
     # --- scoring --------------------------------------------------------------------------------
@@ -180,7 +171,7 @@ class Donut(RestoringSeriesDetector):
         mean, std = self.module_.posterior(batch.flatten(1))
         z = mean + std * torch.randn(self.n_samples, *mean.shape, device=mean.device)  # (L, B, K)
         x_mean, x_std = self.module_.likelihood(z, outputs)
-        nll = -_normal_log_prob(batch.flatten(1)[:, outputs], x_mean, x_std).mean(0)
+        nll = -normal_log_prob(batch.flatten(1)[:, outputs], x_mean, x_std).mean(0)
         return nll.view(batch.shape[0], len(positions), n_features)
 
     def _decoded_points(self, batch: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:

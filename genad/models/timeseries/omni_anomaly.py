@@ -1,19 +1,16 @@
 """OmniAnomaly: stochastic recurrent VAE with planar normalizing flow (Su et al., KDD 2019)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from genad.base import hyperparameters
+from genad.nn.vae import normal_log_prob
 from genad.registry import Paper, register
 from genad.timeseries.base import RestoringSeriesDetector
 from genad.validation import check_float, check_int
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 class PlanarFlow(nn.Module):
@@ -67,11 +64,6 @@ class _OmniNet(nn.Module):
         return self.x_mean(h), F.softplus(self.x_std(h)) + self.std_eps
 
 
-def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """Elementwise log N(x; mean, std^2)."""
-    return -0.5 * (((x - mean) / std).pow(2) + LOG_2PI) - torch.log(std)
-
-
 def state_space_log_prob(z: torch.Tensor) -> torch.Tensor:
     """``log p(z_t | z_<t)`` per step, ``(B, L)``, under the linear Gaussian state-space prior with identity matrices:
     ``s_1 ~ N(0, I)``, ``s_t = s_{t-1} + v_t``, ``z_t = s_t + e_t`` with ``v_t, e_t ~ N(0, I)`` (the authors'
@@ -80,7 +72,7 @@ def state_space_log_prob(z: torch.Tensor) -> torch.Tensor:
     steps = []
     for t in range(z.shape[1]):
         innovation_var = var + 1.0
-        steps.append(gaussian_log_prob(z[:, t], mean, innovation_var.sqrt()).sum(-1))
+        steps.append(normal_log_prob(z[:, t], mean, innovation_var.sqrt()).sum(-1))
         gain = var / innovation_var
         mean = mean + gain * (z[:, t] - mean)
         var = var * (1.0 - gain) + 1.0  # filtered variance, then the transition's noise
@@ -159,10 +151,10 @@ class OmniAnomaly(RestoringSeriesDetector):
         net = self.module_
         z0, mean, std = net.posterior(batch, sample=True)
         z, log_det = net.flow(z0)
-        log_q = gaussian_log_prob(z0, mean, std).sum(-1) - log_det
+        log_q = normal_log_prob(z0, mean, std).sum(-1) - log_det
         log_prior = state_space_log_prob(z)
         x_mean, x_std = net.decode(z)
-        log_px = gaussian_log_prob(batch, x_mean, x_std).sum(-1)
+        log_px = normal_log_prob(batch, x_mean, x_std).sum(-1)
         return -(log_px + log_prior - log_q).sum(1).mean() / batch.shape[1]
 
     def _decoded(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,7 +163,7 @@ class OmniAnomaly(RestoringSeriesDetector):
 
     def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
         x_mean, x_std = self._decoded(batch)
-        return -gaussian_log_prob(batch, x_mean, x_std).sum(-1)
+        return -normal_log_prob(batch, x_mean, x_std).sum(-1)
 
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
         return self._decoded(batch)[0]
@@ -180,6 +172,6 @@ class OmniAnomaly(RestoringSeriesDetector):
         # the paper's interpretation: each channel's -log p(x_t,d | z_t); they sum to the step's score
         def channel_nll(batch: torch.Tensor) -> torch.Tensor:
             x_mean, x_std = self._decoded(batch)
-            return -gaussian_log_prob(batch, x_mean, x_std)
+            return -normal_log_prob(batch, x_mean, x_std)
 
         return self._per_step(channel_nll, X)
