@@ -14,6 +14,7 @@ from genad.timeseries.base import RestoringSeriesDetector
 from genad.timeseries.windows import window_starts
 from genad.validation import check_float, check_int
 
+
 class _DonutNet(nn.Module):
     """``q(z|x)`` and ``p(x|z)``: two hidden ReLU layers each, Gaussian heads whose std is softplus + epsilon."""
 
@@ -70,8 +71,9 @@ class Donut(RestoringSeriesDetector):
     by channel; ``restore`` returns the decoder's mean at the posterior mean of ``z``.
 
     Paper defaults kept: windows of 120, two hidden layers of 100 units in each net, ``std_eps=1e-4``,
-    injection ratio 0.01, Adam at lr 1e-3, 256 epochs of batches of 256, gradient clipping at norm 10, L2 of 1e-3 on the hidden layers' weights (the authors' code), 30% of the
-    training windows held out and the weights of the best validation loss kept. ``z_dim=3`` is the paper's
+    injection ratio 0.01, Adam at lr 1e-3, 256 epochs of batches of 256, gradient clipping at norm 10, L2 of
+    1e-3 on the hidden layers' weights (the authors' code), 30% of the training windows held out and the
+    weights of the best validation loss kept. ``z_dim=3`` is the paper's
     choice for two of its three data sets (8 for the third).
 
     Deviations, written down:
@@ -88,9 +90,8 @@ class Donut(RestoringSeriesDetector):
       had some 300,000 points, hundreds of steps per epoch; a NAB training part (at most 750 points) makes
       2 steps per epoch, and the annealed rate falls below 1e-5 within 170 steps, before the VAE has
       learnt the series (on the unit tests' series, with ``z_dim=6``, 400 annealed epochs left the
-      training loss at 29.8 nats per window; 100 epochs without annealing reached 13.4). The weights of the best validation loss are kept
-      instead, and an early stop (``patience``, 32 epochs without a better validation loss) ends a run
-      that has stopped improving.
+      training loss at 29.8 nats per window; 100 epochs without annealing reached 13.4). An early stop
+      (``patience``, 32 epochs without a better validation loss) ends a run that has stopped improving.
     - Gradients are clipped by their global norm rather than per tensor, and the held-out windows are
       drawn at random rather than the series' last 30%.
 
