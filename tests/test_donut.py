@@ -95,7 +95,8 @@ def test_a_missing_point_leaves_the_m_elbo(fitted):
 def test_training_injects_missing_points_only_in_training_mode(fitted):
     """The loss marks points missing at random in training mode (so two draws differ), never in eval mode,
     where the validation loss is the plain ELBO."""
-    batch = torch.as_tensor(periodic_series(64, seed=3)[:16][None].repeat(8, 0))
+    window = periodic_series(64, seed=3)[:16]
+    batch = torch.as_tensor(np.c_[window, np.zeros_like(window)][None].repeat(8, 0))  # no point missing
     module = fitted.module_
     with torch.no_grad():
         module.train()
@@ -105,11 +106,41 @@ def test_training_injects_missing_points_only_in_training_mode(fitted):
         torch.manual_seed(1)
         plain = fitted._loss(batch)
         torch.manual_seed(1)
-        x = batch.flatten(1)
+        x = batch[..., :3].flatten(1)
         expected = -fitted._m_elbo(x, torch.ones_like(x)).mean()
         expected = expected + fitted.l2 * sum(w.pow(2).sum() for w in module.hidden_weights())
     torch.testing.assert_close(plain, expected)
     assert not torch.isclose(with_injection, plain)
+
+
+def test_filled_gaps_are_missing_points_in_training(data):
+    """Points that ``fill`` filled travel with the training windows as missing (alpha = 0 in the M-ELBO)."""
+    train = data[0].copy()
+    train[100:104, 1] = np.nan
+    det = genad.create("donut", random_state=0, fill="linear", **{**FAST, "epochs": 1})
+    det.fit(train)
+    windows = det._training_tensor(det._series(train)).numpy()
+    missing = windows[..., 3:]
+    assert set(np.unique(missing)) == {0.0, 1.0}
+    expected = np.isnan(train).astype(np.float32)
+    np.testing.assert_array_equal(missing[0], expected[:16])
+    np.testing.assert_array_equal(missing[95], expected[95:111])
+
+
+def test_mcmc_imputation_repairs_a_badly_filled_gap(fitted, data):
+    """A gap filled with a far-off value: MCMC imputation replaces it before the windows are encoded, so the
+    steps whose windows hold the gap (but are not in it) score lower than without imputation; a series without
+    gaps scores the same either way."""
+    _, test, _ = data
+    gappy = test.copy()
+    gappy[200:203] = np.nan
+    imputed = fitted.set_params(fill=4.0, mcmc_iterations=10).decision_function(gappy)
+    raw = fitted.set_params(mcmc_iterations=0).decision_function(gappy)
+    plain_without = fitted.decision_function(test)
+    plain_with = fitted.set_params(fill=None, mcmc_iterations=10).decision_function(test)
+    after_gap = slice(203, 215)  # windows ending here hold the filled points
+    assert imputed[after_gap].mean() < raw[after_gap].mean() - 1.0
+    np.testing.assert_array_equal(plain_with, plain_without)
 
 
 def test_the_m_elbo_training_improves_the_validation_elbo(data):
@@ -121,7 +152,7 @@ def test_the_m_elbo_training_improves_the_validation_elbo(data):
 @pytest.mark.parametrize("bad, error", [
     (dict(missing_rate=1.0), ValueError), (dict(missing_rate=-0.1), ValueError), (dict(n_samples=0), ValueError),
     (dict(z_dim=0), ValueError), (dict(l2=-1.0), ValueError), (dict(std_eps=0.0), ValueError),
-    (dict(hidden_size=2.5), TypeError),
+    (dict(hidden_size=2.5), TypeError), (dict(mcmc_iterations=-1), ValueError),
 ])
 def test_bad_parameters_are_named(bad, error, data):
     name = next(iter(bad))

@@ -80,6 +80,14 @@ class SeriesDetector(BaseDetector):
         """``X`` (array, list, DataFrame, tensor or a .csv/.parquet/.npz path) as a numeric ``(T, D)`` array
         with its NaN gaps filled by ``fill``; without ``fill`` a gap is a clear error. The door's checks
         (finite values, float32 range, number of channels) follow in :class:`genad.base.BaseDetector`."""
+        values = self._read_series(X)
+        if np.issubdtype(values.dtype, np.floating) and np.isnan(values).any():
+            values = fill_gaps(values, self.fill)
+        return values
+
+    def _read_series(self, X: Any) -> np.ndarray:
+        """``X`` as a numeric ``(T, D)`` array, its NaN gaps still in it (a model that treats gaps as missing
+        points reads them here)."""
         if isinstance(X, (str, Path)):
             from genad.data import read_table
 
@@ -91,8 +99,6 @@ class SeriesDetector(BaseDetector):
             hint = " (reshape a single channel with X.reshape(-1, 1))" if values.ndim == 1 else ""
             raise ValueError(f"a series X must be 2-D (T, D): T time steps of D channels; got an array of shape "
                              f"{values.shape}{hint}")
-        if np.issubdtype(values.dtype, np.floating) and np.isnan(values).any():
-            values = fill_gaps(values, self.fill)
         return values
 
     def _windows(self, X: np.ndarray, stride: int) -> np.ndarray:

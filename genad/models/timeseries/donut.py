@@ -1,6 +1,8 @@
 """Donut: a VAE over sliding windows, trained with the M-ELBO and missing-data injection (Xu et al., WWW 2018)."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -65,6 +67,13 @@ class Donut(RestoringSeriesDetector):
       ``missing_rate`` (1%) and set to the fill value, anew for every batch.
     - **Dimension reduction**: a small latent (``z_dim=3``) that can hold only the normal pattern.
 
+    **Missing points** are the paper's gaps: a series with NaN gaps needs ``fill=`` (as every genad series
+    model), and Donut then also treats the filled points as missing, as the paper does: ``alpha = 0`` for
+    them in the M-ELBO, and at scoring **MCMC imputation** (``mcmc_iterations`` rounds, 10 in the paper)
+    replaces them in each window by draws from ``p(x|z)``, ``z ~ q(z|x)``, before the window's posterior is
+    taken; the likelihood is still evaluated on the series as given. A series without gaps is scored as
+    if none of this existed.
+
     The score of step ``t`` is the negative *reconstruction probability* of its point in the window ending
     at ``t``: ``-(1/L) sum_l log p(x_t | z_l)``, ``z_l ~ q(z|x)``, with ``L = n_samples`` samples (the
     steps before the first window's end take their points in the first window). ``explain`` splits it
@@ -84,8 +93,6 @@ class Donut(RestoringSeriesDetector):
       add noise but change no expectation).
     - Injected points are set to 0, the training mean of the standardised series genad's benchmark
       feeds it (the authors set them to the raw value 0, their KPIs' missing-point marker).
-    - MCMC imputation: the paper imputes only points that are *missing* at detection time, which genad's
-      series do not carry (a NaN gap is filled by ``fill=`` or refused at the door), so there is none.
     - No annealing of the learning rate (the authors multiply it by 0.75 every 10 epochs). Their series
       had some 300,000 points, hundreds of steps per epoch; a NAB training part (at most 750 points) makes
       2 steps per epoch, and the annealed rate falls below 1e-5 within 170 steps, before the VAE has
@@ -103,6 +110,7 @@ class Donut(RestoringSeriesDetector):
     missing_rate : share of training points marked missing (and filled) in each batch.
     l2 : coefficient of the L2 penalty on the hidden layers' weights.
     n_samples : Monte-Carlo samples of ``z`` per scored window.
+    mcmc_iterations : MCMC imputation rounds for the missing (filled) points of a scored window.
 
     References
     ----------
@@ -118,6 +126,7 @@ class Donut(RestoringSeriesDetector):
     missing_rate: float = 0.01
     l2: float = 1e-3
     n_samples: int = 128
+    mcmc_iterations: int = 10
     epochs: int = 256
     batch_size: int = 256
     lr: float = 1e-3
@@ -134,6 +143,7 @@ class Donut(RestoringSeriesDetector):
         check_int("hidden_size", self.hidden_size, low=1)
         check_int("z_dim", self.z_dim, low=1)
         check_int("n_samples", self.n_samples, low=1)
+        check_int("mcmc_iterations", self.mcmc_iterations, low=0)
         check_float("std_eps", self.std_eps, 0.0, low_closed=False)
         check_float("missing_rate", self.missing_rate, 0.0, 1.0, high_closed=False)
         check_float("l2", self.l2, 0.0)
@@ -141,14 +151,39 @@ class Donut(RestoringSeriesDetector):
     def _build_module(self, n_features: int) -> nn.Module:
         return _DonutNet(self.window * n_features, self.hidden_size, self.z_dim, self.std_eps)
 
+    # --- missing points: the gaps ``fill`` filled travel with the windows as D more channels --------
+    def _series(self, X: Any) -> np.ndarray:
+        raw = self._read_series(X)
+        self._missing_points = (np.isnan(raw) if np.issubdtype(raw.dtype, np.floating)
+                                else np.zeros(raw.shape, dtype=bool))  # the series at the door now
+        return super()._series(raw)
+
+    def _with_missing(self, X: np.ndarray) -> np.ndarray:
+        """``(T, 2D)``: the series, then 1 where a point is missing."""
+        missing = getattr(self, "_missing_points", None)
+        if missing is None or missing.shape != X.shape:  # a series that did not come through the door
+            missing = np.zeros(X.shape, dtype=bool)
+        return np.concatenate([X, missing], axis=1)
+
+    @staticmethod
+    def _split(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Windows ``(B, W, 2D)`` -> the values ``(B, W, D)`` and the missing-point mask."""
+        n_features = batch.shape[2] // 2
+        return batch[..., :n_features], batch[..., n_features:] > 0.5
+
+    def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
+        return self._tensor(self._windows(self._with_missing(X), self.train_stride))
+
     # --- training -------------------------------------------------------------------------------
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         """The negative M-ELBO (one ``z`` sample per window), plus the L2 penalty; points are injected as
-        missing only in training mode, so the validation loss is the plain ELBO of the held-out windows."""
-        x = batch.flatten(1)
-        observed = torch.ones_like(x)
+        missing only in training mode, so the validation loss is the ELBO of the held-out windows' points that
+        are not missing."""
+        values, missing = self._split(batch)
+        x = values.flatten(1)
+        observed = (~missing).flatten(1).to(x.dtype)
         if self.module_.training and self.missing_rate > 0:
-            observed = (torch.rand_like(x) >= self.missing_rate).to(x.dtype)
+            observed = observed * (torch.rand_like(x) >= self.missing_rate).to(x.dtype)
         penalty = sum(w.pow(2).sum() for w in self.module_.hidden_weights())
         return -self._m_elbo(x, observed).mean() + self.l2 * penalty
 
@@ -165,20 +200,36 @@ class Donut(RestoringSeriesDetector):
         return log_px + observed.mean(1) * log_pz - log_qz
 
     # --- scoring --------------------------------------------------------------------------------
+    def _imputed(self, values: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+        """Flattened windows with their missing points replaced, ``mcmc_iterations`` times, by a draw from
+        ``p(x|z)``, ``z ~ q(z|x)`` (Rezende et al.'s imputation, as the paper uses it)."""
+        x, missing = values.flatten(1), missing.flatten(1)
+        if not missing.any():
+            return x
+        for _ in range(self.mcmc_iterations):
+            mean, std = self.module_.posterior(x)
+            x_mean, x_std = self.module_.likelihood(mean + std * torch.randn_like(std))
+            x = torch.where(missing, x_mean + x_std * torch.randn_like(x_std), x)
+        return x
+
     def _channel_nll(self, batch: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """``-(1/L) sum_l log p(x_{p,d} | z_l)`` at window ``positions``, ``(B, P, D)``."""
-        n_features = batch.shape[2]
+        """``-(1/L) sum_l log p(x_{p,d} | z_l)`` at window ``positions``, ``(B, P, D)``, ``z_l`` drawn from the
+        posterior of the imputed window."""
+        values, missing = self._split(batch)
+        n_features = values.shape[2]
         outputs = (positions[:, None] * n_features + torch.arange(n_features, device=batch.device)).flatten()
-        mean, std = self.module_.posterior(batch.flatten(1))
+        mean, std = self.module_.posterior(self._imputed(values, missing))
         z = mean + std * torch.randn(self.n_samples, *mean.shape, device=mean.device)  # (L, B, K)
         x_mean, x_std = self.module_.likelihood(z, outputs)
-        nll = -normal_log_prob(batch.flatten(1)[:, outputs], x_mean, x_std).mean(0)
+        nll = -normal_log_prob(values.flatten(1)[:, outputs], x_mean, x_std).mean(0)
         return nll.view(batch.shape[0], len(positions), n_features)
 
     def _decoded_points(self, batch: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """The decoder's mean at the posterior mean of ``z``, at window ``positions``, ``(B, P, D)``."""
-        mean, _ = self.module_.posterior(batch.flatten(1))
-        return self.module_.likelihood(mean)[0].view(batch.shape)[:, positions]
+        """The decoder's mean at the posterior mean of ``z`` (of the imputed window), at window ``positions``,
+        ``(B, P, D)``."""
+        values, missing = self._split(batch)
+        mean, _ = self.module_.posterior(self._imputed(values, missing))
+        return self.module_.likelihood(mean)[0].view(values.shape)[:, positions]
 
     def _at_newest_points(self, fn, X: np.ndarray) -> np.ndarray:
         """``fn(batch, positions)`` for each step, taken in the window where the step is newest, ``(T, D)``.
@@ -188,7 +239,7 @@ class Donut(RestoringSeriesDetector):
         the steps before take their points in the first window. Only those points are computed.
         """
         n_steps, length, stride = len(X), self.window, self.score_stride
-        windows = self._windows(X, stride)
+        windows = self._windows(self._with_missing(X), stride)
         newest = torch.arange(length - stride, length, device=self.device_)
         values = self._apply(lambda batch: fn(batch, newest), windows)  # (N, stride, D)
         out = np.empty((n_steps, X.shape[1]))
