@@ -143,6 +143,12 @@ def test_mcmc_imputation_repairs_a_badly_filled_gap(fitted, data):
     np.testing.assert_array_equal(plain_with, plain_without)
 
 
+def test_the_last_series_mask_is_not_saved_with_the_model(fitted, data, tmp_path):
+    fitted.decision_function(data[1])
+    fitted.save(tmp_path / "m.genad")
+    assert not hasattr(genad.load(tmp_path / "m.genad"), "_missing_points")
+
+
 def test_the_m_elbo_training_improves_the_validation_elbo(data):
     short = genad.create("donut", random_state=0, **{**FAST, "epochs": 2, "validation_fraction": 0.3}).fit(data[0])
     longer = genad.create("donut", random_state=0, **{**FAST, "validation_fraction": 0.3}).fit(data[0])

@@ -158,6 +158,11 @@ class Donut(RestoringSeriesDetector):
                                 else np.zeros(raw.shape, dtype=bool))  # the series at the door now
         return super()._series(raw)
 
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_missing_points", None)  # the mask of the last series scored, not part of the model
+        return state
+
     def _with_missing(self, X: np.ndarray) -> np.ndarray:
         """``(T, 2D)``: the series, then 1 where a point is missing."""
         missing = getattr(self, "_missing_points", None)
