@@ -151,7 +151,7 @@ class Donut(RestoringSeriesDetector):
     def _build_module(self, n_features: int) -> nn.Module:
         return _DonutNet(self.window * n_features, self.hidden_size, self.z_dim, self.std_eps)
 
-    # --- missing points: the gaps ``fill`` filled travel with the windows as D more channels --------
+    # --- missing points: the gaps ``fill`` filled travel with the windows as D more channels, when there are any
     def _series(self, X: Any) -> np.ndarray:
         raw = self._read_series(X)
         self._missing_points = (np.isnan(raw) if np.issubdtype(raw.dtype, np.floating)
@@ -164,17 +164,19 @@ class Donut(RestoringSeriesDetector):
         return state
 
     def _with_missing(self, X: np.ndarray) -> np.ndarray:
-        """``(T, 2D)``: the series, then 1 where a point is missing."""
+        """``(T, 2D)``, the series then 1 where a point is missing; ``X`` itself when no point is (a series that
+        did not come through the door has none), so a series without gaps costs no extra memory."""
         missing = getattr(self, "_missing_points", None)
-        if missing is None or missing.shape != X.shape:  # a series that did not come through the door
-            missing = np.zeros(X.shape, dtype=bool)
+        if missing is None or missing.shape != X.shape or not missing.any():
+            return X
         return np.concatenate([X, missing], axis=1)
 
-    @staticmethod
-    def _split(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Windows ``(B, W, 2D)`` -> the values ``(B, W, D)`` and the missing-point mask."""
-        n_features = batch.shape[2] // 2
-        return batch[..., :n_features], batch[..., n_features:] > 0.5
+    def _split(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Windows ``(B, W, 2D)`` -> the values ``(B, W, D)`` and the missing-point mask; ``(B, W, D)`` windows
+        have no mask (None)."""
+        if batch.shape[2] == self.n_features_in_:
+            return batch, None
+        return batch[..., :self.n_features_in_], batch[..., self.n_features_in_:] > 0.5
 
     def _training_tensor(self, X: np.ndarray) -> torch.Tensor:
         return self._tensor(self._windows(self._with_missing(X), self.train_stride))
@@ -186,7 +188,7 @@ class Donut(RestoringSeriesDetector):
         are not missing."""
         values, missing = self._split(batch)
         x = values.flatten(1)
-        observed = (~missing).flatten(1).to(x.dtype)
+        observed = torch.ones_like(x) if missing is None else (~missing).flatten(1).to(x.dtype)
         if self.module_.training and self.missing_rate > 0:
             observed = observed * (torch.rand_like(x) >= self.missing_rate).to(x.dtype)
         penalty = sum(w.pow(2).sum() for w in self.module_.hidden_weights())
@@ -205,12 +207,13 @@ class Donut(RestoringSeriesDetector):
         return log_px + observed.mean(1) * log_pz - log_qz
 
     # --- scoring --------------------------------------------------------------------------------
-    def _imputed(self, values: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+    def _imputed(self, values: torch.Tensor, missing: torch.Tensor | None) -> torch.Tensor:
         """Flattened windows with their missing points replaced, ``mcmc_iterations`` times, by a draw from
         ``p(x|z)``, ``z ~ q(z|x)`` (Rezende et al.'s imputation, as the paper uses it)."""
-        x, missing = values.flatten(1), missing.flatten(1)
-        if not missing.any():
+        x = values.flatten(1)
+        if missing is None or not missing.any():
             return x
+        missing = missing.flatten(1)
         for _ in range(self.mcmc_iterations):
             mean, std = self.module_.posterior(x)
             x_mean, x_std = self.module_.likelihood(mean + std * torch.randn_like(std))
