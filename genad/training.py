@@ -148,7 +148,7 @@ def train_module(
     -------
     history : ``{"loss": [...], "val_loss": [...]}``, mean loss per epoch.
     """
-    train_data, val_data = _split_validation(data, validation_fraction, generator)
+    train_data, val_data = split_validation(data, validation_fraction, generator)
     params = list(parameters) if parameters is not None else list(module.parameters())
     if optimizer is None:
         optimizer = adam(params, lr=lr, weight_decay=weight_decay)
@@ -187,7 +187,7 @@ def train_module(
     return history
 
 
-def _split_validation(data: Batch, fraction: float, generator: torch.Generator | None) -> tuple[Batch, Batch | None]:
+def split_validation(data: Batch, fraction: float, generator: torch.Generator | None) -> tuple[Batch, Batch | None]:
     """``(training rows, validation rows or None)``: a random ``fraction`` held out, when there are 10 rows or more."""
     n = _n_rows(data)
     if fraction <= 0 or n < 10:

@@ -28,6 +28,8 @@ TINY = {
     "donut": dict(epochs=1, window=8, hidden_size=4, n_samples=2, train_stride=4, score_stride=2),
     "interfusion": dict(epochs=1, pretrain_epochs=1, window=8, hidden_size=4, dense_size=4, flow_layers=1,
                         flow_hidden=4, train_stride=4, pretrain_stride=4, score_stride=2, mcmc_iterations=1),
+    "ganf": dict(epochs=1, dag_rounds=1, dag_steps=1, window=8, hidden_size=4, flow_hidden=4, train_stride=4,
+                 score_stride=2, validation_fraction=0.0),
 }
 
 

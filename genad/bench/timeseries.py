@@ -45,7 +45,7 @@ SUITES = ("smd", "asd", "nab")
 PROTOCOL = "train-test"
 WINDOW_PREFIX = "win:"
 GENAD_MODELS = ("rae_ensemble", "dbls_ae", "omni_anomaly", "lstm_ad", "usad", "tranad", "deepant", "beatgan",
-                "mscred", "interfusion", "donut")
+                "mscred", "interfusion", "donut", "ganf")
 BASELINES = ("win:pyod:IForest", "win:pyod:LOF", "win:pyod:PCA", "win:ae")
 BASELINE_WINDOW, BASELINE_TRAIN_STRIDE = 16, 4
 VUS_MAX_BUFFER = 100
