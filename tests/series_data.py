@@ -28,6 +28,15 @@ def spiked_series() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return train, test, labels
 
 
+def check_registered(name: str, family: str, venue: str, year: int, capabilities: set[str]) -> None:
+    """The registry lists ``name`` as a time-series model of ``family``, citing its paper's venue and year,
+    with exactly the optional ``capabilities``."""
+    info = genad.get_info(name)
+    assert "time-series" in info.modalities and info.family == family
+    assert (info.paper.venue, info.paper.year) == (venue, year)
+    assert set(info.capabilities) == capabilities
+
+
 def check_step_scores(det, train: np.ndarray, test: np.ndarray) -> np.ndarray:
     """The contract of a fitted time-series detector: one finite score per step of ``test``, training scores
     for every step of ``train``, 0/1 labels. Returns the test scores."""

@@ -7,7 +7,7 @@ import torch
 
 import genad
 from genad.metrics import auroc
-from series_data import check_reproducible_and_saved, check_step_scores, periodic_series
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores, periodic_series
 
 FAST = dict(window=16, train_stride=2, hidden_dims=(32, 16), latent_dim=4, min_steps=600, lr=1e-3)
 
@@ -29,10 +29,7 @@ def fitted(data):
 
 
 def test_registered_with_its_paper():
-    info = genad.get_info("beatgan")
-    assert "time-series" in info.modalities and info.family == "adversarial"
-    assert info.paper.year == 2019 and info.paper.venue == "IJCAI"
-    assert {"explain", "restore"} <= set(info.capabilities)
+    check_registered("beatgan", "adversarial", "IJCAI", 2019, {"explain", "restore"})
 
 
 def test_scores_one_per_step_and_a_changed_rhythm_ranks_high(fitted, data):

@@ -7,7 +7,7 @@ import torch
 
 import genad
 from genad.metrics import auroc
-from series_data import check_reproducible_and_saved, check_step_scores, spiked_series
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores, spiked_series
 
 FAST = dict(window=16, epochs=15, batch_size=32, validation_fraction=0.0, patience=None)
 
@@ -34,10 +34,7 @@ def forecasts(det, X):
 
 # --- the detector contract ------------------------------------------------------------------------------
 def test_registered_with_its_paper():
-    info = genad.get_info("deepant")
-    assert info.modalities == ("time-series",) and info.family == "density-explicit"
-    assert info.paper.year == 2019 and info.paper.venue == "IEEE Access"
-    assert {"explain", "restore"} <= set(info.capabilities)
+    check_registered("deepant", "density-explicit", "IEEE Access", 2019, {"explain", "restore"})
 
 
 def test_scores_one_per_step_and_planted_spikes_rank_high(fitted, data):

@@ -8,7 +8,8 @@ import torch
 
 import genad
 from genad.metrics import auroc
-from series_data import check_reproducible_and_saved, check_step_scores, periodic_series, spiked_series
+from series_data import (check_registered, check_reproducible_and_saved, check_step_scores, periodic_series,
+                         spiked_series)
 
 # the test series has three channels of unrelated periods, three phases to encode: two latent dimensions each
 FAST = dict(window=16, epochs=100, batch_size=64, hidden_size=32, z_dim=6, n_samples=16, validation_fraction=0.0,
@@ -28,10 +29,7 @@ def fitted(data):
 
 # --- the detector contract ------------------------------------------------------------------------------
 def test_registered_with_its_paper():
-    info = genad.get_info("donut")
-    assert info.modalities == ("time-series",) and info.family == "density-implicit"
-    assert info.paper.year == 2018 and info.paper.venue == "WWW"
-    assert {"explain", "restore"} <= set(info.capabilities)
+    check_registered("donut", "density-implicit", "WWW", 2018, {"explain", "restore"})
 
 
 def test_scores_one_per_step_and_planted_spikes_rank_high(fitted, data):

@@ -8,7 +8,7 @@ import torch
 import genad
 from genad.metrics import auroc
 from genad.models.timeseries.ganf import _ConditionalAffineFlow
-from series_data import check_reproducible_and_saved, check_step_scores
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores
 
 FAST = dict(window=16, train_stride=2, score_stride=2, batch_size=64, epochs=30)
 
@@ -44,10 +44,7 @@ def fitted(data):
 
 # --- the detector contract ------------------------------------------------------------------------------
 def test_registered_with_its_paper():
-    info = genad.get_info("ganf")
-    assert info.modalities == ("time-series",) and info.family == "density-explicit"
-    assert info.paper.year == 2022 and info.paper.venue == "ICLR"
-    assert {"explain", "restore"} <= set(info.capabilities)
+    check_registered("ganf", "density-explicit", "ICLR", 2022, {"explain", "restore"})
 
 
 def test_scores_one_per_step_and_broken_dependencies_rank_high(fitted, data):

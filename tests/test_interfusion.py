@@ -8,7 +8,7 @@ import torch
 import genad
 from genad.metrics import auroc
 from genad.synthesis import inject_anomalies
-from series_data import check_reproducible_and_saved, check_step_scores
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores
 
 # Enough steps for both stages: with fewer, the temporal VAE stays at the series' marginal (see _pretrain).
 FAST = dict(window=32, hidden_size=16, dense_size=16, flow_layers=2, flow_hidden=16, train_stride=2, score_stride=2,
@@ -46,9 +46,7 @@ def fitted(data):
 
 
 def test_registered_with_its_paper():
-    info = genad.get_info("interfusion")
-    assert "time-series" in info.modalities and info.paper.year == 2021 and info.paper.venue == "KDD"
-    assert {"explain", "restore"} <= set(info.capabilities)
+    check_registered("interfusion", "density-implicit", "KDD", 2021, {"explain", "restore"})
 
 
 def test_planted_anomalies_rank_high(fitted, data):

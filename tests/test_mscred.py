@@ -9,7 +9,7 @@ import torch
 import genad
 from genad.metrics import auroc
 from genad.models.timeseries.mscred import signature_matrices, temporal_attention
-from series_data import check_reproducible_and_saved, check_step_scores
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores
 
 FAST = dict(scales=(4, 8, 16), steps=3, gap=4, window=24, train_stride=2, score_stride=1, min_steps=150,
             batch_size=8, lr=1e-3)
@@ -41,10 +41,8 @@ def fitted(data):
 
 
 def test_registered_with_its_paper():
-    info = genad.get_info("mscred")
-    assert "time-series" in info.modalities and info.family == "reconstruction"
-    assert info.paper.year == 2019 and info.paper.venue == "AAAI"
-    assert info.capabilities == ("explain",)  # it reconstructs correlations, not the series
+    # no restore: it reconstructs correlations, not the series
+    check_registered("mscred", "reconstruction", "AAAI", 2019, {"explain"})
 
 
 def test_signature_matrices_are_scaled_inner_products_over_each_scale():

@@ -7,7 +7,7 @@ import genad
 from genad.metrics import auroc
 from genad.synthesis import inject_anomalies
 from genad.timeseries.windows import sliding_windows
-from series_data import check_reproducible_and_saved, check_step_scores, periodic_series
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores, periodic_series
 
 # Small but trained: the paper's 5 epochs (its weight schedule epsilon^-n), in 8-window batches at a larger rate.
 FAST = dict(window=8, train_stride=2, epochs=5, batch_size=8, lr=3e-3)
@@ -26,10 +26,7 @@ def fitted(data):
 
 
 def test_registered_as_an_adversarial_time_series_model():
-    info = genad.get_info("tranad")
-    assert "time-series" in info.modalities and info.family == "adversarial"
-    assert info.paper.year == 2022 and "TranAD" in info.paper.title
-    assert {"restore", "explain"} <= set(info.capabilities)
+    check_registered("tranad", "adversarial", "PVLDB", 2022, {"explain", "restore"})
 
 
 def test_scores_rank_the_planted_anomalies_high(fitted, data):

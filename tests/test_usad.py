@@ -12,7 +12,7 @@ import genad
 from genad.metrics import auroc
 from genad.models.timeseries.usad import USAD
 from genad.training import adam, seeded, train_module
-from series_data import check_reproducible_and_saved, check_step_scores, periodic_series
+from series_data import check_registered, check_reproducible_and_saved, check_step_scores, periodic_series
 
 FAST = dict(window=8, train_stride=1, latent_dim=8, epochs=20, batch_size=32)
 
@@ -40,9 +40,7 @@ def fitted(data):
 
 # --- the detector contract ------------------------------------------------------------------------------
 def test_registered_with_its_paper():
-    info = genad.get_info("usad")
-    assert "time-series" in info.modalities and info.paper.year == 2020 and info.paper.venue == "KDD"
-    assert {"explain", "restore"} <= set(info.capabilities)
+    check_registered("usad", "adversarial", "KDD", 2020, {"explain", "restore"})
 
 
 def test_scores_one_per_step_and_planted_anomalies_rank_high(fitted, data):
