@@ -120,7 +120,10 @@ def train_module(
     optimizer: torch.optim.Optimizer | None = None,
     parameters: Sequence[torch.nn.Parameter] | None = None,
     validation_fraction: float = 0.0,
+    validation_data: Batch | None = None,
+    validation_loss_fn: Callable[[Batch], torch.Tensor] | None = None,
     patience: int | None = None,
+    keep_best: bool = False,
     clip_grad_norm: float | None = None,
     generator: torch.Generator | None = None,
     verbose: bool = False,
@@ -140,6 +143,11 @@ def train_module(
     optimizer : reuse an optimizer across calls (alternating schemes); default Adam on ``parameters``.
     validation_fraction : rows held out to measure a validation loss; with ``patience`` the loop
         stops after that many epochs without improvement and restores the best weights.
+    validation_data : held-out rows the caller chose, instead of a ``validation_fraction`` split (a model
+        that trains in stages holds out the same rows for all of them).
+    validation_loss_fn : the validation loss when it is not ``loss_fn`` (GANF's penalty weights change between
+        epochs; its validation loss is the likelihood alone).
+    keep_best : restore the best validation epoch's weights at the end, also without ``patience``.
     clip_grad_norm : clip the global gradient norm to this value when set.
     on_epoch : called with the epoch's index (0-based) before each epoch, for losses whose weights follow
         a schedule over epochs (USAD's ``1/n``); ``loss_fn`` reads what it sets.
@@ -148,7 +156,11 @@ def train_module(
     -------
     history : ``{"loss": [...], "val_loss": [...]}``, mean loss per epoch.
     """
-    train_data, val_data = split_validation(data, validation_fraction, generator)
+    if validation_data is not None:
+        train_data, val_data = data, validation_data
+    else:
+        train_data, val_data = split_validation(data, validation_fraction, generator)
+    validation_loss_fn = validation_loss_fn or loss_fn
     params = list(parameters) if parameters is not None else list(module.parameters())
     if optimizer is None:
         optimizer = adam(params, lr=lr, weight_decay=weight_decay)
@@ -168,7 +180,7 @@ def train_module(
                 group["lr"] *= lr_decay
         postfix = {"loss": f"{loss:.4g}"}
         if val_data is not None:
-            val_loss = evaluate_loss(module, loss_fn, val_data, batch_size)
+            val_loss = evaluate_loss(module, validation_loss_fn, val_data, batch_size)
             _guard_finite(torch.tensor(val_loss), epoch)
             history["val_loss"].append(val_loss)
             postfix["val"] = f"{val_loss:.4g}"
@@ -181,7 +193,7 @@ def train_module(
         bar.set_postfix(postfix, refresh=False)
         bar.update()  # counts the epoch; iterating over the bar would show 0 epochs done while the loss changes
     bar.close()
-    if best_state is not None and patience is not None:
+    if best_state is not None and (patience is not None or keep_best):
         module.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
     module.eval()
     return history

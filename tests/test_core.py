@@ -112,6 +112,21 @@ def test_early_stopping_restores_best_weights_and_stops():
     assert min(history["val_loss"]) < 1e-3
 
 
+def test_callers_validation_rows_and_loss_and_keep_best():
+    """Held-out rows and a validation loss of the caller's choosing; keep_best restores the best epoch's
+    weights without early stopping."""
+    module, data = _regression_problem()
+    train, held_out = tuple(t[:200] for t in data), tuple(t[200:] for t in data)
+    squared = lambda b: (module(b[0]) - b[1]).pow(2).mean()  # noqa: E731
+    absolute = lambda b: (module(b[0]) - b[1]).abs().mean()  # noqa: E731
+    # lr 1.0 overshoots: the validation loss is lowest in epoch 28 of 30, not at the end
+    history = train_module(module, squared, train, epochs=30, batch_size=64, lr=1.0, validation_data=held_out,
+                           validation_loss_fn=absolute, keep_best=True, generator=torch.Generator().manual_seed(0))
+    assert len(history["val_loss"]) == 30 and history["val_loss"][-1] > 1.2 * min(history["val_loss"])
+    with torch.no_grad():
+        assert float(absolute(held_out)) == pytest.approx(min(history["val_loss"]), rel=1e-5)
+
+
 def test_nan_loss_stops_with_a_clear_error():
     module, data = _regression_problem()
     with pytest.raises(DivergenceError, match="diverged"):
