@@ -172,7 +172,8 @@ class DBLSAE(SeriesDetector):
     References
     ----------
     Ensemble Denoising Autoencoders Based on Broad Learning System for Time-Series Anomaly
-    Detection. IEEE Transactions on Neural Networks and Learning Systems, 2025.
+    Detection. IEEE Transactions on Neural Networks and Learning Systems, 2025; IEEE Xplore
+    document 10937928 (its authors and full text could not be reached from here).
     Chen, C. L. P. and Liu, Z. "Broad Learning System: An Effective and Efficient Incremental
     Learning System Without the Need for Deep Architecture". IEEE TNNLS 29(1), 2018.
     """
