@@ -87,6 +87,24 @@ def test_the_learned_graph_is_acyclic_and_links_the_coupled_channels(fitted):
     assert coupled > 0.1 and coupled > 5 * max(a[0, 2] + a[2, 0], a[1, 2] + a[2, 1])  # the useless edges fade
 
 
+def test_a_channel_constant_in_training_is_left_out_of_the_density(fitted, data):
+    """As the authors drop series with zero standard deviation: a constant channel has no density, and a
+    later move of it must not take over the score (its learned scale would have shrunk without end)."""
+    train, test, _ = data
+    with_constant = lambda x, level: np.insert(x, 1, level, axis=1)  # noqa: E731
+    detector = genad.create("ganf", random_state=0, **FAST).fit(with_constant(train, 2.0))
+    moved = with_constant(test, 2.0)
+    moved[100:140, 1] = 50.0
+    np.testing.assert_array_equal(detector.decision_function(moved), fitted.decision_function(test))
+    assert np.all(detector.explain(moved)[:, 1] == 0)
+    assert np.all(detector.restore(moved)[:, 1] == 2.0)
+    graph = detector.adjacency_
+    assert np.all(graph[1] == 0) and np.all(graph[:, 1] == 0)
+    np.testing.assert_array_equal(np.delete(np.delete(graph, 1, 0), 1, 1), fitted.adjacency_)
+    with pytest.raises(ValueError, match="constant"):
+        genad.create("ganf", **FAST).fit(np.ones((100, 2), dtype=np.float32))
+
+
 def test_a_point_is_conditioned_on_its_parents_and_its_own_past_only(fitted, data):
     """The condition of series j at step t reads its parents up to t and itself before t, never x_t^j."""
     net = fitted.module_

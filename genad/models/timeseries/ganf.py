@@ -158,6 +158,12 @@ class GANF(RestoringSeriesDetector):
       out the next 20% of the series); they take no part in either phase of training.
     - ``rho`` and ``alpha`` are updated with ``h(A)`` measured after the epoch (the authors use the last
       batch's value, before its step).
+    - **Series constant in training are left out**, as the authors' ``dataset.py`` drops the series whose
+      standard deviation is zero, but judged on the training part alone (theirs is the whole recording's). A
+      constant series has no density: its flow's scale shrinks for as long as training lasts, and any later
+      move of it then outweighs every other series (on SMD machine-2-8, three such series held 74% of the
+      score of the top 5% of test steps). They take no share in ``explain``, ``restore`` gives them their
+      training value, and they have no edges in ``adjacency_``.
 
     ``explain`` splits a step's score by series (the authors' ``locate``: each series' share of the window's
     negative log density); the shares sum to the score. ``restore`` gives each point's conditional median
@@ -231,6 +237,24 @@ class GANF(RestoringSeriesDetector):
             net.adjacency.clamp_(0.0, 1.0)
         h = net.acyclicity()
         return self._negative_log_likelihood(batch) + 0.5 * self._rho * h * h + self._alpha * h
+
+    # --- the series the density covers -----------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        varying = np.ptp(X, axis=0) > 0
+        if not varying.any():
+            raise ValueError(f"every one of the training series' {X.shape[1]} channels is constant; GANF "
+                             f"models the density of channels that vary")
+        self.modelled_channels_ = np.flatnonzero(varying)
+        self.constant_levels_ = X[0].astype(np.float32)  # what restore gives the channels left out
+        super()._fit(X[:, self.modelled_channels_], y)
+
+    def _per_step(self, fn, X: np.ndarray) -> np.ndarray:
+        return super()._per_step(fn, X[:, self.modelled_channels_])
+
+    def _with_all_channels(self, modelled: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        full = np.repeat(fill[None, :], len(modelled), axis=0).astype(modelled.dtype)
+        full[:, self.modelled_channels_] = modelled
+        return full
 
     # --- training: the augmented Lagrangian, then the final epochs ------------------------------------------
     def _train(self, data: Any, generator: torch.Generator, **overrides: Any) -> dict[str, list[float]]:
@@ -320,7 +344,10 @@ class GANF(RestoringSeriesDetector):
         return -self.module_.point_log_prob(batch).mean((1, 2))
 
     def _explain(self, X: np.ndarray) -> np.ndarray:
-        return self._per_step(self._series_nll, X)
+        return self._with_all_channels(self._per_step(self._series_nll, X), np.zeros(X.shape[1]))
+
+    def _restore(self, X: np.ndarray) -> np.ndarray:
+        return self._with_all_channels(super()._restore(X), self.constant_levels_)
 
     def _reconstruct(self, batch: torch.Tensor) -> torch.Tensor:
         return self.module_.conditional_median(batch)
@@ -328,4 +355,6 @@ class GANF(RestoringSeriesDetector):
     @property
     def adjacency_(self) -> np.ndarray:
         """The learned weighted graph: ``adjacency_[i, j] > 0`` is an edge from series ``i`` to series ``j``."""
-        return self.module_.graph.detach().cpu().numpy().copy()
+        graph = np.zeros((self.n_features_in_, self.n_features_in_), dtype=np.float32)
+        graph[np.ix_(self.modelled_channels_, self.modelled_channels_)] = self.module_.graph.detach().cpu().numpy()
+        return graph
