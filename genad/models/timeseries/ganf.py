@@ -249,9 +249,11 @@ class GANF(RestoringSeriesDetector):
         super()._fit(X[:, self.modelled_channels_], y)
 
     def _per_step(self, fn, X: np.ndarray) -> np.ndarray:
+        """Every window the network sees, in scoring as in training, holds the modelled channels only."""
         return super()._per_step(fn, X[:, self.modelled_channels_])
 
     def _with_all_channels(self, modelled: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        """``(T, modelled channels)`` values back to ``(T, D)``; the constant channels take ``fill``."""
         full = np.repeat(fill[None, :], len(modelled), axis=0).astype(modelled.dtype)
         full[:, self.modelled_channels_] = modelled
         return full
