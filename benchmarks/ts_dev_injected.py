@@ -10,7 +10,11 @@ figures in BENCHMARKS.md made before then came from that earlier data: see there
 ``--suite asd`` builds the same data from the 12 ASD entities' training splits instead (twelfth session): shorter
 series of 19 channels, where a model's optimizer steps per epoch are fewer than on SMD.
 
-Usage: python benchmarks/ts_dev_injected.py [--suite smd|asd] 'dbls_ae' 'rae_ensemble?epochs=30' 'win:ae' ...
+``--rescore NAME=V1,V2`` fits each model once per series and scores it once per value of ``NAME``, a setting
+that only changes scoring (twenty-fifth session: GANF's ``score_unit=window,step``); ``--only A,B`` keeps
+those series (to share the series among processes).
+
+Usage: python benchmarks/ts_dev_injected.py [--suite smd|asd] [--only A,B] [--rescore NAME=V1,V2] 'dbls_ae' 'win:ae' ...
 """
 import sys
 import time
@@ -57,24 +61,42 @@ def development_split(machine: str, fit_share: float = 0.7, seed: int = 0, suite
     return fit, dev, labels
 
 
-def evaluate(spec: str, suite: str = "smd") -> list[float]:
-    results = []
+def evaluate(spec: str, suite: str = "smd", only: list[str] | None = None,
+             rescore: tuple[str, list[str]] | None = None) -> dict[str, list[float]]:
+    """Development VUS-PR per series: ``{spec: [...]}``, or one list per ``rescore`` value of one fit."""
+    results: dict[str, list[float]] = {}
     for name in SOURCES[suite][0]():
+        if only and name not in only:
+            continue
         fit, dev, labels = development_split(name, suite=suite)
         model = build_series_model(spec, 0).fit(fit)
-        results.append(vus(labels, model.decision_function(dev))["vus_pr"])
+        for label, value in ([(spec, None)] if rescore is None else
+                             [(f"{spec} {rescore[0]}={v}", v) for v in rescore[1]]):
+            if value is not None:
+                setattr(model, rescore[0], type(getattr(model, rescore[0]))(value))
+            results.setdefault(label, []).append(vus(labels, model.decision_function(dev))["vus_pr"])
     return results
+
+
+def _option(args: list[str], flag: str) -> tuple[str | None, list[str]]:
+    if args[:1] == [flag]:
+        return args[1], args[2:]
+    return None, args
 
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    args, suite = sys.argv[1:], "smd"
-    if args[:1] == ["--suite"]:
-        suite, args = args[1], args[2:]
-        if suite not in SOURCES:
-            sys.exit(f"--suite must be one of {', '.join(SOURCES)}, got {suite!r}")
+    suite, args = _option(sys.argv[1:], "--suite")
+    suite = suite or "smd"
+    if suite not in SOURCES:
+        sys.exit(f"--suite must be one of {', '.join(SOURCES)}, got {suite!r}")
+    only, args = _option(args, "--only")
+    rescore, args = _option(args, "--rescore")
+    if rescore is not None and "=" not in rescore:
+        sys.exit(f"--rescore wants NAME=V1,V2, got {rescore!r}")
+    rescore_values = None if rescore is None else (rescore.split("=")[0], rescore.split("=")[1].split(","))
     for spec in args:
         start = time.time()
-        results = evaluate(spec, suite)
-        print(f"{spec:40s} VUS-PR {np.mean(results):.3f}  " + " ".join(f"{v:.3f}" for v in results)
-              + f"  ({time.time() - start:.0f} s)", flush=True)
+        for label, results in evaluate(spec, suite, only and only.split(","), rescore_values).items():
+            print(f"{label:40s} VUS-PR {np.mean(results):.3f}  " + " ".join(f"{v:.3f}" for v in results)
+                  + f"  ({time.time() - start:.0f} s)", flush=True)

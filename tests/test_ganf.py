@@ -1,6 +1,8 @@
 """GANF (Dai & Chen, ICLR 2022): the detector contract on (T, D) series, and what makes GANF itself: a
 window's density factorised along a learned acyclic graph among the series, each point conditioned on its
 parents and its own past, scored by the window's negative log density."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -147,7 +149,35 @@ def test_score_is_the_windows_negative_log_density_per_point(fitted, data):
     np.testing.assert_allclose(fitted.decision_function(test)[:2], expected[0], rtol=1e-5)
 
 
+def test_step_unit_scores_each_step_by_its_own_negative_log_density(fitted, data):
+    """``score_unit="step"``: the first two steps (covered by the first window only) score their own
+    ``-log p`` averaged over the series; explain still sums to the score. Same fit, only scoring changes."""
+    _, test, _ = data
+    stepwise = copy.copy(fitted)
+    stepwise.score_unit = "step"
+    with torch.no_grad():
+        expected = -fitted.module_.point_log_prob(torch.as_tensor(test[None, :16])).mean(2)[0, :2].double().numpy()
+    scores = stepwise.decision_function(test)
+    np.testing.assert_allclose(scores[:2], expected, rtol=1e-5)
+    np.testing.assert_allclose(stepwise.explain(test).sum(1), scores, rtol=1e-5, atol=1e-6)
+
+
+def test_step_unit_keeps_a_one_step_spike_sharp(fitted, data):
+    """A one-step spike in every channel: a window's score spreads it over the 16 steps of each window
+    that holds it, a step's score keeps it at the spike."""
+    _, test, _ = data
+    spiked = test.copy()
+    spiked[200] += 4.0
+    stepwise = copy.copy(fitted)
+    stepwise.score_unit = "step"
+    window_rise = fitted.decision_function(spiked) - fitted.decision_function(test)
+    step_rise = stepwise.decision_function(spiked) - stepwise.decision_function(test)
+    assert (window_rise > 0.5 * window_rise.max()).sum() >= 16
+    assert step_rise.argmax() == 200 and (step_rise > 0.5 * step_rise.max()).sum() <= 3
+
+
 @pytest.mark.parametrize("bad, message", [
+    (dict(score_unit="point"), "score_unit"),
     (dict(dag_rounds=0), "dag_rounds"), (dict(dag_steps=-1), "dag_steps"),
     (dict(dag_tolerance=0.0), "dag_tolerance"), (dict(rho_max=1.0), "rho_max"),
     (dict(clip_grad_value=0.0), "clip_grad_value"), (dict(flow_blocks=0), "flow_blocks"),

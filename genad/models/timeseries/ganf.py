@@ -20,6 +20,9 @@ from genad.training import split_validation, train_module
 from genad.validation import check_float, check_int
 
 
+SCORE_UNITS = ("window", "step")
+
+
 class _DependencyEncoder(nn.Module):
     """The condition of every point: each series' own LSTM state, mixed along the graph.
 
@@ -125,7 +128,10 @@ class GANF(RestoringSeriesDetector):
     value. The graph is learned with the flow: ``A`` is a weighted adjacency in ``[0, 1]`` kept acyclic by the
     NOTEARS constraint ``h(A) = tr(exp(A * A)) - D = 0``, enforced by the augmented Lagrangian
     ``-log p + alpha h(A) + rho/2 h(A)^2``. The anomaly score of a window is its negative log density per
-    point, spread over the window's steps; a step's score is the mean over the windows that cover it.
+    point (``score_unit="window"``), spread over the window's steps; a step's score is the mean over the
+    windows that cover it. The paper scores windows only; ``score_unit="step"`` scores each step by its own
+    share of that density instead, ``-log p(x_t | parents, own past)`` averaged over the series, a term of
+    the same factorisation (see ``score_unit`` below).
 
     Training, after the authors' code (``train_water.py``, read, not copied): up to ``dag_rounds`` rounds of
     the augmented Lagrangian, each an epoch with a fresh Adam; while ``h(A)`` has not fallen below half its
@@ -166,7 +172,7 @@ class GANF(RestoringSeriesDetector):
       training value, and they have no edges in ``adjacency_``.
 
     ``explain`` splits a step's score by series (the authors' ``locate``: each series' share of the window's
-    negative log density); the shares sum to the score. ``restore`` gives each point's conditional median
+    negative log density, or of the step's with ``score_unit="step"``); the shares sum to the score. ``restore`` gives each point's conditional median
     given its parents and its own past, a point the model expects there.
 
     Parameters
@@ -180,6 +186,10 @@ class GANF(RestoringSeriesDetector):
     clip_grad_value : every gradient value of the network (not of ``A``) is clipped to ``[-v, v]``; ``None``
         disables it.
     epochs : the epochs after the augmented Lagrangian, the best by validation log-likelihood kept.
+    score_unit : ``"window"``: a window's mean ``-log p`` per point, spread over its steps (the paper's
+        window score); ``"step"``: each step's own ``-log p`` given its parents and its own past, averaged
+        over the series. Both are then averaged over the scored windows that cover the step. A window's score
+        dilutes a short anomaly over its ``window`` steps; a step's score does not.
     **base : window, train_stride, score_stride, fill and the settings of :class:`genad.base.TorchDetector`
         (``patience`` stops the final epochs early; ``lr_decay`` decays their learning rate).
 
@@ -208,6 +218,7 @@ class GANF(RestoringSeriesDetector):
     lr: float = 2e-3
     weight_decay: float = 5e-4
     validation_fraction: float = 0.2
+    score_unit: str = "window"
 
     _apply_batch_size = 256  # an LSTM state per series and step: (256, 38 series, 60, 32) floats at once
 
@@ -221,6 +232,8 @@ class GANF(RestoringSeriesDetector):
         check_float("rho_max", self.rho_max, 1.0, low_closed=False)
         if self.clip_grad_value is not None:
             check_float("clip_grad_value", self.clip_grad_value, 0.0, low_closed=False)
+        if self.score_unit not in SCORE_UNITS:
+            raise ValueError(f"score_unit must be one of {SCORE_UNITS}, got {self.score_unit!r}")
 
     def _build_module(self, n_features: int) -> nn.Module:
         return _GANFNet(n_features, self.hidden_size, self.flow_hidden, self.flow_layers, self.flow_blocks)
@@ -337,13 +350,17 @@ class GANF(RestoringSeriesDetector):
 
     # --- score, explanation and restoration -----------------------------------------------------------------
     def _series_nll(self, batch: torch.Tensor) -> torch.Tensor:
-        """Each series' share of a window's ``-log p`` per point, spread over the window: ``(B, L, D)``."""
-        point = -self.module_.point_log_prob(batch)
-        shares = point.mean(1) / batch.shape[2]  # (B, D); summed over D: the window's mean over its points
-        return shares[:, None, :].expand_as(batch)
+        """Each series' share of the score of every step of the windows, ``(B, L, D)``: of the window's mean
+        ``-log p`` per point, spread over the window (``score_unit="window"``), or of the step's own."""
+        point = -self.module_.point_log_prob(batch) / batch.shape[2]  # summed over D: a mean over the series
+        if self.score_unit == "step":
+            return point
+        return point.mean(1, keepdim=True).expand_as(batch)  # summed over D: the window's mean over its points
 
     def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
-        return -self.module_.point_log_prob(batch).mean((1, 2))
+        if self.score_unit == "step":
+            return -self.module_.point_log_prob(batch).mean(2)  # (B, L)
+        return -self.module_.point_log_prob(batch).mean((1, 2))  # (B,), spread over the window's steps
 
     def _explain(self, X: np.ndarray) -> np.ndarray:
         return self._with_all_channels(self._per_step(self._series_nll, X), np.zeros(X.shape[1]))
