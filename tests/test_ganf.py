@@ -149,14 +149,21 @@ def test_score_is_the_windows_negative_log_density_per_point(fitted, data):
     np.testing.assert_allclose(fitted.decision_function(test)[:2], expected[0], rtol=1e-5)
 
 
+def scored_by_step(fitted):
+    """The same fitted model, scoring each step by its own density (``score_unit`` changes scoring only)."""
+    stepwise = copy.copy(fitted)
+    stepwise.score_unit = "step"
+    return stepwise
+
+
 def test_step_unit_scores_each_step_by_its_own_negative_log_density(fitted, data):
     """``score_unit="step"``: the first two steps (covered by the first window only) score their own
     ``-log p`` averaged over the series; explain still sums to the score. Same fit, only scoring changes."""
     _, test, _ = data
-    stepwise = copy.copy(fitted)
-    stepwise.score_unit = "step"
+    stepwise = scored_by_step(fitted)
+    first_window = torch.as_tensor(test[None, :FAST["window"]])
     with torch.no_grad():
-        expected = -fitted.module_.point_log_prob(torch.as_tensor(test[None, :16])).mean(2)[0, :2].double().numpy()
+        expected = -fitted.module_.point_log_prob(first_window).mean(2)[0, :2].double().numpy()
     scores = stepwise.decision_function(test)
     np.testing.assert_allclose(scores[:2], expected, rtol=1e-5)
     np.testing.assert_allclose(stepwise.explain(test).sum(1), scores, rtol=1e-5, atol=1e-6)
@@ -168,8 +175,7 @@ def test_step_unit_keeps_a_one_step_spike_sharp(fitted, data):
     _, test, _ = data
     spiked = test.copy()
     spiked[200] += 4.0
-    stepwise = copy.copy(fitted)
-    stepwise.score_unit = "step"
+    stepwise = scored_by_step(fitted)
     window_rise = fitted.decision_function(spiked) - fitted.decision_function(test)
     step_rise = stepwise.decision_function(spiked) - stepwise.decision_function(test)
     assert (window_rise > 0.5 * window_rise.max()).sum() >= 16
