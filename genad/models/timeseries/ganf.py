@@ -172,8 +172,9 @@ class GANF(RestoringSeriesDetector):
       training value, and they have no edges in ``adjacency_``.
 
     ``explain`` splits a step's score by series (the authors' ``locate``: each series' share of the window's
-    negative log density, or of the step's with ``score_unit="step"``); the shares sum to the score. ``restore`` gives each point's conditional median
-    given its parents and its own past, a point the model expects there.
+    negative log density, or of the step's with ``score_unit="step"``); the shares sum to the score.
+    ``restore`` gives each point's conditional median given its parents and its own past, a point the model
+    expects there.
 
     Parameters
     ----------
