@@ -16,7 +16,7 @@ those series (to share the series among processes).
 
 Usage: python benchmarks/ts_dev_injected.py [--suite smd|asd] [--only A,B] [--rescore NAME=V1,V2] 'dbls_ae' 'win:ae' ...
 """
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -73,30 +73,27 @@ def evaluate(spec: str, suite: str = "smd", only: list[str] | None = None,
         for label, value in ([(spec, None)] if rescore is None else
                              [(f"{spec} {rescore[0]}={v}", v) for v in rescore[1]]):
             if value is not None:
-                setattr(model, rescore[0], type(getattr(model, rescore[0]))(value))
+                model.set_params(**{rescore[0]: type(getattr(model, rescore[0]))(value)})
             results.setdefault(label, []).append(vus(labels, model.decision_function(dev))["vus_pr"])
     return results
 
 
-def _option(args: list[str], flag: str) -> tuple[str | None, list[str]]:
-    if args[:1] == [flag]:
-        return args[1], args[2:]
-    return None, args
-
-
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Development VUS-PR of time-series models (no test label).")
+    parser.add_argument("specs", nargs="+")
+    parser.add_argument("--suite", default="smd", choices=sorted(SOURCES))
+    parser.add_argument("--only", help="comma-separated series to keep")
+    parser.add_argument("--rescore", help="NAME=V1,V2: a setting that changes scoring only")
+    args = parser.parse_args()
+    if args.rescore is not None and "=" not in args.rescore:
+        parser.error(f"--rescore wants NAME=V1,V2, got {args.rescore!r}")
+    rescore_values = None
+    if args.rescore is not None:
+        setting, values = args.rescore.split("=", 1)
+        rescore_values = (setting, values.split(","))
     torch.set_num_threads(1)
-    suite, args = _option(sys.argv[1:], "--suite")
-    suite = suite or "smd"
-    if suite not in SOURCES:
-        sys.exit(f"--suite must be one of {', '.join(SOURCES)}, got {suite!r}")
-    only, args = _option(args, "--only")
-    rescore, args = _option(args, "--rescore")
-    if rescore is not None and "=" not in rescore:
-        sys.exit(f"--rescore wants NAME=V1,V2, got {rescore!r}")
-    rescore_values = None if rescore is None else (rescore.split("=")[0], rescore.split("=")[1].split(","))
-    for spec in args:
+    for spec in args.specs:
         start = time.time()
-        for label, results in evaluate(spec, suite, only and only.split(","), rescore_values).items():
+        for label, results in evaluate(spec, args.suite, args.only and args.only.split(","), rescore_values).items():
             print(f"{label:40s} VUS-PR {np.mean(results):.3f}  " + " ".join(f"{v:.3f}" for v in results)
                   + f"  ({time.time() - start:.0f} s)", flush=True)

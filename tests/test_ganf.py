@@ -151,9 +151,7 @@ def test_score_is_the_windows_negative_log_density_per_point(fitted, data):
 
 def scored_by_step(fitted):
     """The same fitted model, scoring each step by its own density (``score_unit`` changes scoring only)."""
-    stepwise = copy.copy(fitted)
-    stepwise.score_unit = "step"
-    return stepwise
+    return copy.copy(fitted).set_params(score_unit="step")
 
 
 def test_step_unit_scores_each_step_by_its_own_negative_log_density(fitted, data):

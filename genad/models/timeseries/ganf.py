@@ -17,7 +17,7 @@ from genad.nn.mlp import mlp
 from genad.registry import Paper, register
 from genad.timeseries.base import RestoringSeriesDetector
 from genad.training import split_validation, train_module
-from genad.validation import check_float, check_int
+from genad.validation import check_choice, check_float, check_int
 
 
 SCORE_UNITS = ("window", "step")
@@ -236,8 +236,7 @@ class GANF(RestoringSeriesDetector):
         check_float("rho_max", self.rho_max, 1.0, low_closed=False)
         if self.clip_grad_value is not None:
             check_float("clip_grad_value", self.clip_grad_value, 0.0, low_closed=False)
-        if self.score_unit not in SCORE_UNITS:
-            raise ValueError(f"score_unit must be one of {SCORE_UNITS}, got {self.score_unit!r}")
+        check_choice("score_unit", self.score_unit, SCORE_UNITS)
 
     def _build_module(self, n_features: int) -> nn.Module:
         return _GANFNet(n_features, self.hidden_size, self.flow_hidden, self.flow_layers, self.flow_blocks)
