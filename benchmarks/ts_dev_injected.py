@@ -26,6 +26,7 @@ from genad.bench.timeseries import build_series_model, standardise
 from genad.data import asd_entities, load_asd, load_smd, smd_machines
 from genad.metrics import vus
 from genad.synthesis.timeseries import inject_anomalies
+from ts_rescore import parse_rescore  # this folder: one reading of --rescore for both scripts
 
 POINT_KINDS = [("global", 2, 2), ("contextual", 2, 2)]  # (kind, length, how many)
 SEGMENT_KINDS = [(kind, length, 1) for kind in ("shapelet", "seasonal", "trend") for length in (15, 50, 120)]
@@ -62,7 +63,7 @@ def development_split(machine: str, fit_share: float = 0.7, seed: int = 0, suite
 
 
 def evaluate(spec: str, suite: str = "smd", only: list[str] | None = None,
-             rescore: tuple[str, list[str]] | None = None) -> dict[str, list[float]]:
+             rescore: tuple[str, list] | None = None) -> dict[str, list[float]]:
     """Development VUS-PR per series: ``{spec: [...]}``, or one list per ``rescore`` value of one fit."""
     results: dict[str, list[float]] = {}
     for name in SOURCES[suite][0]():
@@ -73,7 +74,7 @@ def evaluate(spec: str, suite: str = "smd", only: list[str] | None = None,
         for label, value in ([(spec, None)] if rescore is None else
                              [(f"{spec} {rescore[0]}={v}", v) for v in rescore[1]]):
             if value is not None:
-                model.set_params(**{rescore[0]: type(getattr(model, rescore[0]))(value)})
+                model.set_params(**{rescore[0]: value})
             results.setdefault(label, []).append(vus(labels, model.decision_function(dev))["vus_pr"])
     return results
 
@@ -83,17 +84,11 @@ if __name__ == "__main__":
     parser.add_argument("specs", nargs="+")
     parser.add_argument("--suite", default="smd", choices=sorted(SOURCES))
     parser.add_argument("--only", help="comma-separated series to keep")
-    parser.add_argument("--rescore", help="NAME=V1,V2: a setting that changes scoring only")
+    parser.add_argument("--rescore", type=parse_rescore, help="NAME=V1,V2: a setting that changes scoring only")
     args = parser.parse_args()
-    if args.rescore is not None and "=" not in args.rescore:
-        parser.error(f"--rescore wants NAME=V1,V2, got {args.rescore!r}")
-    rescore_values = None
-    if args.rescore is not None:
-        setting, values = args.rescore.split("=", 1)
-        rescore_values = (setting, values.split(","))
     torch.set_num_threads(1)
     for spec in args.specs:
         start = time.time()
-        for label, results in evaluate(spec, args.suite, args.only and args.only.split(","), rescore_values).items():
+        for label, results in evaluate(spec, args.suite, args.only and args.only.split(","), args.rescore).items():
             print(f"{label:40s} VUS-PR {np.mean(results):.3f}  " + " ".join(f"{v:.3f}" for v in results)
                   + f"  ({time.time() - start:.0f} s)", flush=True)

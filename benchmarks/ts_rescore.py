@@ -18,6 +18,15 @@ import torch
 
 from genad.bench.timeseries import VUS_MAX_BUFFER, build_series_model, load_series, standardise, suite_series
 from genad.metrics import auprc, auroc, vus
+from genad.registry import parse_assignment
+
+
+def parse_rescore(text: str) -> tuple[str, list]:
+    """``--rescore NAME=V1,V2`` as ``(NAME, [V1, V2])``, each value read as the model specs read theirs."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--rescore wants NAME=V1,V2, got {text!r}")
+    setting, values = text.split("=", 1)
+    return setting.strip(), [parse_assignment(f"{setting}={value}")[1] for value in values.split(",")]
 
 
 def threshold_free_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -25,7 +34,7 @@ def threshold_free_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
     return {**out, "auprc": auprc(labels, scores), "auroc": auroc(labels, scores)}
 
 
-def rescore(suite: str, spec: str, seed: int, name: str, setting: str, values: list[str]):
+def rescore(suite: str, spec: str, seed: int, name: str, setting: str, values: list):
     """Yield one record per value of ``setting`` for one fit of ``spec`` on series ``name``."""
     series = load_series(suite, name)
     train, test = standardise(series.train, series.test)
@@ -33,9 +42,8 @@ def rescore(suite: str, spec: str, seed: int, name: str, setting: str, values: l
     start = time.perf_counter()
     model.fit(train)
     fit_seconds = time.perf_counter() - start
-    kind = type(getattr(model, setting))
     for value in values:
-        model.set_params(**{setting: kind(value)})  # checked when the model scores
+        model.set_params(**{setting: value})  # checked when the model scores
         scores = np.asarray(model.decision_function(test), dtype=np.float64)
         yield {"suite": suite, "series": name, "model": spec, "seed": seed, setting: value,
                "fit_seconds": round(fit_seconds, 1), **threshold_free_metrics(series.labels, scores)}
@@ -46,25 +54,24 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("--suite", required=True)
     parser.add_argument("--seeds", default="0")
-    parser.add_argument("--rescore", required=True, help="NAME=V1,V2: a setting that changes scoring only")
+    parser.add_argument("--rescore", required=True, type=parse_rescore,
+                        help="NAME=V1,V2: a setting that changes scoring only")
     parser.add_argument("--only", help="comma-separated series to keep")
     parser.add_argument("--out", help="JSON lines file to append to")
     args = parser.parse_args()
-    if "=" not in args.rescore:
-        parser.error(f"--rescore wants NAME=V1,V2, got {args.rescore!r}")
-    setting, values = args.rescore.split("=", 1)
+    setting, values = args.rescore
     names = [n for n in suite_series(args.suite) if not args.only or n in args.only.split(",")]
     torch.set_num_threads(1)
     records = []
     for seed in (int(s) for s in args.seeds.split(",")):
         for name in names:
-            for record in rescore(args.suite, args.model, seed, name, setting, values.split(",")):
+            for record in rescore(args.suite, args.model, seed, name, setting, values):
                 records.append(record)
                 print(json.dumps(record), flush=True)
                 if args.out:
                     with open(args.out, "a") as out:
                         out.write(json.dumps(record) + "\n")
-    for value in values.split(","):
+    for value in values:
         mine = [r for r in records if r[setting] == value]
         print(f"{args.model} {setting}={value}: mean over {len(mine)} cells "
               + " ".join(f"{m} {np.mean([r[m] for r in mine]):.3f}" for m in ("vus_pr", "vus_roc", "auprc", "auroc")))
