@@ -137,6 +137,9 @@ def test_target_lines_compare_genad_with_the_best_baseline(tmp_path):
     lines = target_lines(tmp_path / "r.sqlite")
     assert lines[0].startswith("cells: 37 (1 failed); datasets 4; seeds [0, 1]")
     assert "[one-class] best genad ae 0.8000 vs best PyOD pyod:IForest 0.8000: +0.0000" in lines[1]
+    assert target_lines(tmp_path / "r.sqlite", seeds=[1])[0].endswith("seeds [1]")
+    with pytest.raises(ValueError, match="no tabular cells of seeds"):
+        target_lines(tmp_path / "r.sqlite", seeds=[7])
 
 
 def test_bootstrap_interval_of_paired_differences():

@@ -1,7 +1,8 @@
 """The Benchmark issue's targets, checked on a tabular results file.
 
-``python -m genad.bench.targets results/adbench.sqlite`` prints, per protocol, genad ``ae`` against PyOD's
-AutoEncoder (total fit+score seconds, mean AUROC) and the best genad model against the best PyOD baseline.
+``python -m genad.bench.targets results/adbench.sqlite [--seeds 0,1,2]`` prints, per protocol, genad ``ae``
+against PyOD's AutoEncoder (total fit+score seconds, mean AUROC) and the best genad model against the best PyOD
+baseline, over every seed of the file or only those given.
 Means are over seeds per dataset, then over datasets, as in the report. As there, only a model that finished
 every cell of the protocol (every dataset x seed on which any model has a score) has a suite mean and total
 seconds: one with failed or missing cells is named on a line of its own and is neither compared nor a
@@ -11,16 +12,21 @@ resampled), so a reader can tell a margin from the spread of the suite.
 """
 from __future__ import annotations
 
-import sys
+import argparse
 
+from genad.bench.cli import parse_seeds
 from genad.bench.report import finished_every_cell, load_frame
 from genad.bench.stats import interval_text
 
 
-def target_lines(path: str) -> list[str]:
-    """The target checks as printable lines."""
+def target_lines(path: str, seeds: list[int] | None = None) -> list[str]:
+    """The target checks as printable lines, over ``seeds`` only when given."""
     frame = load_frame(path)
     frame = frame[(frame.suite == "tabular") & (frame.anomalies == "real")]
+    if seeds is not None:
+        frame = frame[frame.seed.isin(seeds)]
+        if frame.empty:
+            raise ValueError(f"{path} holds no tabular cells of seeds {seeds}")
     ok = frame[frame.status == "ok"]
     lines = [f"cells: {len(frame)} ({int((frame.status != 'ok').sum())} failed); "
              f"datasets {frame.dataset.nunique()}; seeds {sorted(int(s) for s in frame.seed.unique())}"]
@@ -52,4 +58,8 @@ def target_lines(path: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(target_lines(sys.argv[1])))
+    parser = argparse.ArgumentParser(prog="python -m genad.bench.targets", description=__doc__.splitlines()[0])
+    parser.add_argument("results", help="tabular results file (SQLite) written by `genad bench`")
+    parser.add_argument("--seeds", type=parse_seeds, default=None, help="only these seeds (comma-separated)")
+    args = parser.parse_args()
+    print("\n".join(target_lines(args.results, args.seeds)))
