@@ -13,6 +13,7 @@ import sys
 
 import pandas as pd
 
+from genad.bench.cli import parse_seeds
 from genad.bench.stats import interval_text
 
 
@@ -21,7 +22,7 @@ def seed_group(text: str) -> list[int]:
     if "-" in text:
         first, last = (int(part) for part in text.split("-"))
         return list(range(first, last + 1))
-    return [int(part) for part in text.split(",")]
+    return parse_seeds(text)
 
 
 def vus_pr_cells(path: str, models: list[str]) -> pd.DataFrame:
