@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from genad.bench.cli import parse_seeds
 from genad.bench.timeseries import VUS_MAX_BUFFER, build_series_model, load_series, standardise, suite_series
 from genad.metrics import auprc, auroc, vus
 from genad.registry import parse_assignment
@@ -53,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--suite", required=True)
-    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--seeds", type=parse_seeds, default=[0], help="comma-separated (default 0)")
     parser.add_argument("--rescore", required=True, type=parse_rescore,
                         help="NAME=V1,V2: a setting that changes scoring only")
     parser.add_argument("--only", help="comma-separated series to keep")
@@ -63,7 +64,7 @@ def main() -> None:
     names = [n for n in suite_series(args.suite) if not args.only or n in args.only.split(",")]
     torch.set_num_threads(1)
     records = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in args.seeds:
         for name in names:
             for record in rescore(args.suite, args.model, seed, name, setting, values):
                 records.append(record)
